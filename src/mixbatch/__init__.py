@@ -1,0 +1,3 @@
+"""mixbatch: hybrid X-X / X-Y batch training and evaluation of multilingual dense retrievers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,52 @@
+"""`mixbatch <stage>`: one subcommand per pipeline stage.
+
+Stage modules live in mixbatch.stages and are imported only when their subcommand runs,
+so `mixbatch download` does not pay for importing torch. Each stage module provides
+`add_arguments(parser)` and `main(args)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from mixbatch.errors import MixbatchError
+
+# subcommand -> (module, one-line help). The order is the pipeline's order.
+STAGES: dict[str, tuple[str, str]] = {
+    "download": ("mixbatch.stages.download", "fetch a data set's files (mirror first, sha256-verified)"),
+    "align": ("mixbatch.stages.align", "parse a data set into aligned Parquet tables"),
+    "split": ("mixbatch.stages.split", "train/validation split of a training data set by xling_id"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="mixbatch", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="stage", required=True, metavar="STAGE")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in STAGES.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=module_name)
+        if name == chosen:
+            importlib.import_module(module_name).add_arguments(p)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    module = importlib.import_module(args._module)
+    try:
+        module.main(args)
+    except MixbatchError as e:
+        print(f"mixbatch {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data sets: the download manifest, fetching, and parsers into aligned tables."""

@@ -1,0 +1,1 @@
+"""Pipeline stages: one module per `mixbatch` subcommand (add_arguments, run, main)."""

@@ -1,0 +1,32 @@
+"""Argument and params plumbing shared by the stage modules."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from typing import Any
+
+import numpy as np
+
+from mixbatch.config import load_params
+
+
+def add_params_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+
+
+def load_section(args: argparse.Namespace, *sections: str) -> dict[str, Any]:
+    """Load and validate the params file; return the named sections (plus `seed`)."""
+    params = load_params(args.params)
+    out = {name: params[name] for name in sections}
+    out["seed"] = params["seed"]
+    return out
+
+
+def set_seeds(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    # Only seed torch where the stage already uses it: importing it costs seconds.
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)

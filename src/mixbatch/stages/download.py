@@ -1,0 +1,47 @@
+"""Stage download: fetch every file one data set needs into a folder, sha256-verified.
+
+In:  the manifest (mixbatch/data/manifest.yaml); params section `data` (mirrors,
+     http_timeout_s, http_retries).
+Out: <out>/<file name> for each manifest file, and <out>/download.json recording each
+     file's URL, sha256 and where it came from (written last: its presence means done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from tqdm import tqdm
+
+from mixbatch.data.fetch import fetch, resolve_mirrors
+from mixbatch.data.manifest import dataset_files
+from mixbatch.io import write_json
+from mixbatch.stages.common import add_params_argument, load_section
+
+log = logging.getLogger(__name__)
+RECORD_NAME = "download.json"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", required=True, help="xquad-r | mlqa-r | tatoeba | miracl")
+    parser.add_argument("--out", required=True, type=Path, help="folder to fill, e.g. data/raw/xquad-r")
+    add_params_argument(parser)
+
+
+def run(dataset: str, out: Path, mirrors: list[Path], timeout: float, retries: int) -> dict:
+    files = dataset_files(dataset)
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"dataset": dataset, "files": []}
+    for remote in tqdm(files, desc=f"download {dataset}", unit="file"):
+        origin = fetch(remote, out / remote.filename, mirrors, timeout, retries)
+        record["files"].append({"name": remote.filename, "url": remote.url, "sha256": remote.sha256, "from": origin})
+    write_json(out / RECORD_NAME, record)
+    log.info("%s: %d files verified in %s", dataset, len(files), out)
+    return record
+
+
+def main(args: argparse.Namespace) -> None:
+    params = load_section(args, "data")["data"]
+    mirrors = resolve_mirrors(params["mirrors"])
+    run(args.dataset, args.out, mirrors, params["http_timeout_s"], params["http_retries"])
