@@ -23,6 +23,7 @@ from mixbatch.io import atomic_path, sha256_file
 log = logging.getLogger(__name__)
 
 MIRROR_ENV = "MIXBATCH_MIRROR"
+BACKOFF_BASE_S = 1.0  # wait 1, 2, 4, ... s between HTTP attempts (capped at 30 s)
 
 
 def resolve_mirrors(configured: list[str], root: Path = Path(".")) -> list[Path]:
@@ -60,7 +61,7 @@ def _download(url: str, dest: Path, timeout: float, retries: int) -> None:
         except requests.RequestException as e:
             last_error = e
         if attempt < retries:
-            time.sleep(min(2**attempt, 30))
+            time.sleep(min(BACKOFF_BASE_S * 2**attempt, 30))
     raise OSError(f"{type(last_error).__name__}: {last_error}")
 
 
