@@ -16,6 +16,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _publish(tmp: Path, target: Path, mode: int) -> None:
+    """chmod to the usual mode (mkstemp/mkdtemp make 0600/0700) and rename into place."""
+    tmp.chmod(mode & ~_umask())
+    os.replace(tmp, target)
+
+
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -34,7 +46,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        _publish(tmp_path, target, 0o666)
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -49,7 +61,7 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
         yield tmp
         if target.exists():
             shutil.rmtree(target)
-        os.replace(tmp, target)
+        _publish(tmp, target, 0o777)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)

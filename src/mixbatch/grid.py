@@ -1,0 +1,37 @@
+"""The experiment grid: which runs exist, and which model folder each one evaluates.
+
+A run is a name with a batch sampling (params `runs`: none | xx | xy | hybrid, and alpha
+for hybrid). `sweep.alphas` adds one hybrid run per alpha, named `hybrid-a<alpha>`, so an
+alpha sweep is one param change. A run with sampling "none" (zeroshot) is the untrained
+base model: its shards folder holds no batches and its model folder links the base
+model's files, so every run has the same stages (DVC's matrix over `runs` needs that).
+"""
+
+from __future__ import annotations
+
+from mixbatch.errors import MixbatchError
+
+def sweep_run_name(alpha: float) -> str:
+    return f"hybrid-a{alpha:g}"
+
+
+def expand_runs(params: dict) -> dict[str, dict]:
+    """All runs, in order: params `runs`, then one hybrid run per `sweep.alphas` entry."""
+    runs = {name: dict(run) for name, run in params["runs"].items()}
+    for alpha in params.get("sweep", {}).get("alphas", []):
+        name = sweep_run_name(alpha)
+        if name in runs:
+            raise MixbatchError(f"params: sweep.alphas entry {alpha} gives run {name!r}, which `runs` already names")
+        runs[name] = {"sampling": "hybrid", "alpha": float(alpha)}
+    return runs
+
+
+def run_config(params: dict, run: str) -> dict:
+    runs = expand_runs(params)
+    if run not in runs:
+        raise MixbatchError(f"run {run!r} is not in params `runs` or `sweep.alphas`; known: {', '.join(runs)}")
+    return runs[run]
+
+
+def trained_runs(params: dict) -> list[str]:
+    return [name for name, run in expand_runs(params).items() if run["sampling"] != "none"]
