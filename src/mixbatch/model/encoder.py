@@ -1,0 +1,130 @@
+"""The dual encoder: a Hugging Face transformer plus pooling, L2 normalisation, E5-style
+prefixes and separate query / passage max lengths. One set of weights encodes both sides.
+
+Params (section `model`): pooling (mean | cls), query_prefix, passage_prefix,
+query_max_length, passage_max_length. Padding is dynamic (to the longest item of each
+call), so short batches cost short forwards.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from mixbatch.errors import MixbatchError
+
+SETTINGS_FILE = "mixbatch_encoder.json"
+# Architectures whose constructor takes add_pooling_layer: we pool ourselves, so a pooler
+# would be dead weight that is never trained.
+_POOLER_MODELS = {"bert", "roberta", "xlm-roberta", "camembert"}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    pooling: str = "mean"
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    query_max_length: int = 64
+    passage_max_length: int = 128
+
+    @classmethod
+    def from_params(cls, model_params: dict[str, Any]) -> "EncoderSettings":
+        keys = cls.__dataclass_fields__
+        settings = cls(**{k: v for k, v in model_params.items() if k in keys})
+        if settings.pooling not in ("mean", "cls"):
+            raise MixbatchError(f"model.pooling: {settings.pooling!r}; allowed: mean, cls")
+        return settings
+
+
+def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
+    """Sentence vectors [B, H] from token states [B, T, H]: masked mean, or the first token."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+
+
+class Encoder(torch.nn.Module):
+    """transformer -> pool -> L2-normalise. forward() takes tokenised input; encode() text."""
+
+    def __init__(self, model: torch.nn.Module, tokenizer, settings: EncoderSettings):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.settings = settings
+
+    @classmethod
+    def load(cls, folder: str | Path, settings: EncoderSettings | None = None) -> "Encoder":
+        """Load a model folder; settings default to the folder's saved ones, else the defaults."""
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        folder = Path(folder)
+        if not (folder / "config.json").exists():
+            raise MixbatchError(f"{folder}: not a model folder (no config.json); run `mixbatch prepare-model`")
+        if settings is None:
+            saved = folder / SETTINGS_FILE
+            settings = EncoderSettings(**json.loads(saved.read_text())) if saved.exists() else EncoderSettings()
+        kwargs = {"add_pooling_layer": False} if AutoConfig.from_pretrained(folder).model_type in _POOLER_MODELS else {}
+        model = AutoModel.from_pretrained(folder, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        return cls(model, tokenizer, settings)
+
+    def save(self, folder: str | Path) -> None:
+        """Write weights (safetensors), tokenizer and the encoder settings into `folder`."""
+        folder = Path(folder)
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        (folder / SETTINGS_FILE).write_text(json.dumps(asdict(self.settings), indent=2) + "\n")
+
+    def tokenize(self, texts: Sequence[str], side: str) -> dict[str, torch.Tensor]:
+        """Prefix and tokenise queries (side="query") or passages (side="passage")."""
+        s = self.settings
+        prefix, max_length = {
+            "query": (s.query_prefix, s.query_max_length),
+            "passage": (s.passage_prefix, s.passage_max_length),
+        }[side]
+        batch = self.tokenizer([prefix + t for t in texts], padding="longest", truncation=True,
+                               max_length=max_length, return_tensors="pt")
+        return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        emb = pool(hidden, attention_mask, self.settings.pooling)
+        if emb.dtype in (torch.float16, torch.bfloat16):  # autocast: the loss runs in fp32
+            emb = emb.float()
+        return F.normalize(emb, dim=-1)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def embed(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """forward() on tokenised features, moved to the model's device."""
+        return self(**{k: v.to(self.device, non_blocking=True) for k, v in features.items()})
+
+    @torch.no_grad()
+    def encode(self, texts: Sequence[str], side: str, batch_size: int = 64) -> torch.Tensor:
+        """Embeddings [N, H] (float32, CPU, unit length) of texts, in eval mode.
+
+        Texts are sorted by length before batching so that padding stays short.
+        """
+        was_training = self.training
+        self.eval()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = torch.empty(len(texts), self.model.config.hidden_size)
+        for a in range(0, len(order), batch_size):
+            idx = order[a:a + batch_size]
+            out[idx] = self.embed(self.tokenize([texts[i] for i in idx], side)).cpu()
+        self.train(was_training)
+        return out
+
+    def freeze_word_embeddings(self) -> int:
+        """Stop training the input embedding matrix; return the number of frozen weights."""
+        weight = self.model.get_input_embeddings().weight
+        weight.requires_grad_(False)
+        return weight.numel()

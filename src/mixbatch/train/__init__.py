@@ -1,0 +1,1 @@
+"""Contrastive fine-tuning: shard streaming and the training loop."""
