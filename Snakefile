@@ -11,9 +11,12 @@ configfile: "params.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/shards.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/eval.smk"
 
 
 rule all:
     input:
-        all_targets(),
+        workflow_targets(config),
     default_target: True

@@ -42,7 +42,7 @@ def test_data_rules_run_then_noop_then_rerun_only_dependents(shared_data, tmp_pa
     for name in ("Snakefile", "params.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "workflow", tmp_path / "workflow")
-    targets = ["data/split/mlqa-r/split.json", "data/aligned/xquad-r/alignment.json"]
+    targets = ["data/split/mlqa-r", "data/aligned/xquad-r"]
 
     _snakemake(tmp_path, *targets, mirror=shared_data)
     assert (tmp_path / "data/split/mlqa-r/train.parquet").exists()

@@ -19,6 +19,16 @@ STAGES: dict[str, tuple[str, str]] = {
     "download": ("mixbatch.stages.download", "fetch a data set's files (mirror first, sha256-verified)"),
     "align": ("mixbatch.stages.align", "parse a data set into aligned Parquet tables"),
     "split": ("mixbatch.stages.split", "train/validation split of a training data set by xling_id"),
+    "shards": ("mixbatch.stages.shards", "X-X / X-Y / hybrid training and validation batches as Parquet shards"),
+    # encoder and fine-tuning (issue 4): after the shards stage, before evaluation
+    "prepare-model": ("mixbatch.stages.prepare_model", "build the base encoder folder (offline default from pinned wheels, or any HF model)"),
+    "train": ("mixbatch.stages.train", "contrastive fine-tuning on batch shards (resumable, multi-process)"),
+    # evaluation (issue 5): keep these last, after the training stages
+    "encode": ("mixbatch.stages.encode", "embed an evaluation data set's questions and candidates with a model folder"),
+    "index": ("mixbatch.stages.index", "FAISS index over a data set's candidate embeddings"),
+    "score": ("mixbatch.stages.score", "LAReQA mAP (Mo./Cr./Mul.), rank distance, Tatoeba, MIRACL metrics"),
+    "report": ("mixbatch.stages.report", "paper-style tables and plots comparing every run"),
+    "compare": ("mixbatch.stages.compare", "headline metrics across result folders or DVC experiments"),
 }
 
 

@@ -18,6 +18,8 @@ def sweep_run_name(alpha: float) -> str:
 def expand_runs(params: dict) -> dict[str, dict]:
     """All runs, in order: params `runs`, then one hybrid run per `sweep.alphas` entry."""
     runs = {name: dict(run) for name, run in params["runs"].items()}
+    if "base" in runs:  # data/models/base is the untrained encoder's folder
+        raise MixbatchError("params: `runs` may not name a run 'base' (the base model's folder); rename it")
     for alpha in params.get("sweep", {}).get("alphas", []):
         name = sweep_run_name(alpha)
         if name in runs:
@@ -35,3 +37,13 @@ def run_config(params: dict, run: str) -> dict:
 
 def trained_runs(params: dict) -> list[str]:
     return [name for name, run in expand_runs(params).items() if run["sampling"] != "none"]
+
+
+def workflow_targets(params: dict) -> list[str]:
+    """What `snakemake all` builds: every `data.datasets` entry aligned, every run's
+    metrics and candidate index on every `encode.datasets` entry, and the report."""
+    runs, datasets = list(expand_runs(params)), params["encode"]["datasets"]
+    out = [f"data/aligned/{d}" for d in params["data"]["datasets"]]
+    out += [f"results/metrics/{run}/{d}.json" for run in runs for d in datasets]
+    out += [f"results/index/{run}/{d}" for run in runs for d in datasets]
+    return out + ["results/report.md"]

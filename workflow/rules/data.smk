@@ -6,12 +6,10 @@ rule download:
         directory("data/raw/{dataset}"),
     log:
         "logs/download/{dataset}.log",
-    wildcard_constraints:
-        dataset="xquad-r|mlqa-r|tatoeba|miracl",
     params:
-        params=PARAMS,
+        tracked=tracked("download"),
     shell:
-        "mixbatch download --dataset {wildcards.dataset} --out {output} --params {params.params} 2> {log}"
+        "mixbatch download --dataset {wildcards.dataset} --out {output} --params params.yaml 2> {log}"
 
 
 rule align:
@@ -19,13 +17,12 @@ rule align:
         rules.download.output,
     output:
         tables=directory("data/aligned/{dataset}"),
-        report="data/aligned/{dataset}/alignment.json",
     log:
         "logs/align/{dataset}.log",
     params:
-        params=PARAMS,
+        tracked=tracked("align"),
     shell:
-        "mixbatch align --dataset {wildcards.dataset} --raw {input} --out {output.tables} --params {params.params} 2> {log}"
+        "mixbatch align --dataset {wildcards.dataset} --raw {input} --out {output.tables} --params params.yaml 2> {log}"
 
 
 rule split:
@@ -33,12 +30,11 @@ rule split:
         rules.align.output.tables,
     output:
         tables=directory("data/split/{dataset}"),
-        report="data/split/{dataset}/split.json",
     log:
         "logs/split/{dataset}.log",
     wildcard_constraints:
         dataset="xquad-r|mlqa-r",
     params:
-        params=PARAMS,
+        tracked=tracked("split"),
     shell:
-        "mixbatch split --dataset {wildcards.dataset} --aligned {input} --out {output.tables} --params {params.params} 2> {log}"
+        "mixbatch split --dataset {wildcards.dataset} --aligned {input} --out {output.tables} --params params.yaml 2> {log}"

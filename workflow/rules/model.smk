@@ -1,5 +1,5 @@
-# Encoder and fine-tuning (issue 4): prepare_model builds the base encoder folder from
-# params `model.name`; train fine-tunes it on one run's batch shards (data/shards/{run}).
+# The encoder and fine-tuning: prepare_model builds the base encoder from params
+# `model.name`; train fine-tunes it on one run's shards (a zero-shot run links the base).
 # Checkpoints (data/checkpoints/{run}) are deliberately not an output: Snakemake deletes
 # the outputs of a failed job, and the checkpoints are what a rerun resumes from.
 
@@ -14,11 +14,9 @@ rule prepare_model:
     resources:
         mem_mb=3000,
     params:
-        params=PARAMS,
-        cache="data/cache/wheels",
-        model=config["model"]["name"],  # rerun when the model name changes
+        tracked=tracked("prepare-model"),
     shell:
-        "mixbatch prepare-model --out {output} --cache-dir {params.cache} --params {params.params} 2> {log}"
+        "mixbatch prepare-model --out {output} --cache-dir data/cache/wheels --params params.yaml 2> {log}"
 
 
 rule train:
@@ -33,21 +31,13 @@ rule train:
         "logs/train/{run}.log",
     benchmark:
         "logs/train/{run}.benchmark.tsv"
-    wildcard_constraints:
-        run="|".join(name for name, run in config["runs"].items() if run["sampling"] != "none"),
-    threads: 2
+    threads: HEAVY_THREADS
     resources:
         mem_mb=8000,
-        gpu=config["train"]["devices"],  # GPUs where there are any; on CPU, gloo processes
-        heavy=1,  # `--resources heavy=1`: one heavy job at a time on a small machine
+        gpu=config["train"]["devices"],  # SLURM: GPUs per training job (train.devices > 1: one process each)
     params:
-        params=PARAMS,
-        checkpoints="data/checkpoints/{run}",
-        # rerun when what changes the weights changes
-        model=config["model"],
-        train=config["train"],
-        seed=config["seed"],
+        tracked=tracked("train"),
     shell:
         "mixbatch train --base-model {input.base} --shards {input.shards} --out {output.model}"
-        " --log {output.log} --metrics {output.metrics} --checkpoints {params.checkpoints}"
-        " --threads {threads} --params {params.params} 2> {log}"
+        " --log {output.log} --metrics {output.metrics} --checkpoints data/checkpoints/{wildcards.run}"
+        " --params params.yaml 2> {log}"

@@ -1,9 +1,5 @@
-# Batch shards (issue 3): one folder of training + validation shards per training run.
-# Runs come from params `runs` and `sweep.alphas` (mixbatch.grid); a run with sampling none
-# (the untrained model) gets a folder without batches, so every run has the same stages.
-import re
-
-from mixbatch.grid import expand_runs
+# Batch shards: one folder of training + validation shards per run (params `runs` and
+# `sweep.alphas`); a run with sampling none (zero-shot) gets a folder without batches.
 
 
 rule shards:
@@ -13,15 +9,7 @@ rule shards:
         directory("data/shards/{run}"),
     log:
         "logs/shards/{run}.log",
-    wildcard_constraints:
-        run="|".join(re.escape(name) for name in expand_runs(config)),
     params:
-        params=PARAMS,
-        split_dir=lambda wildcards, input: os.path.dirname(input[0]),
-        # rerun when the run's sampling, the shards section, the data sets or the seed change
-        run=lambda wildcards: expand_runs(config)[wildcards.run],
-        shards=config["shards"],
-        datasets=config["split"]["datasets"],
-        seed=config["seed"],
+        tracked=tracked("shards"),
     shell:
-        "mixbatch shards --run {wildcards.run} --split-dir {params.split_dir} --out {output} --params {params.params} 2> {log}"
+        "mixbatch shards --run {wildcards.run} --split-dir data/split --out {output} --params params.yaml 2> {log}"

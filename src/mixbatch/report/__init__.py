@@ -1,0 +1,1 @@
+"""The cross-run report: paper-style tables, plots and the comparison of result folders."""
