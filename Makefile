@@ -8,8 +8,11 @@ CORES ?= 8
 
 .PHONY: run test install clean-venv
 
-run: $(STAMP)  ## the default pipeline end to end
+run: $(STAMP)  ## the default pipeline end to end, then DVC records what it built
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores $(CORES) all
+	# Same stages, same commands: let dvc.lock describe these outputs, so `dvc repro`,
+	# `dvc exp run` and `dvc push` start from them instead of recomputing everything.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc commit --force --quiet
 
 test: $(STAMP)  ## the test suite (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest

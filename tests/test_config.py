@@ -33,8 +33,11 @@ def test_repo_params_are_valid_and_defaults_fill_in():
         ({"data": {"datasets": ["xquad-r", "xquad"]}}, r"data\.datasets\[1\]: 'xquad' is not allowed \(did you mean 'xquad-r'\?\); allowed: xquad-r, mlqa-r, tatoeba, miracl"),
         ({"split": {"datasets": ["tatoeba"]}}, r"split\.datasets\[0\]: 'tatoeba' is not allowed; allowed: xquad-r, mlqa-r"),
         ({"seed": 1.5}, r"seed: 1\.5 is not of type 'integer'"),
+        ({"shards": {"languages": ["en", "xx"]}}, r"shards\.languages\[1\]: 'xx' is not allowed; allowed: ar, bn, de"),
+        ({"shards": {"languages": ["EN"]}}, r"shards\.languages\[0\]: 'EN' is not allowed \(did you mean 'en'\?\)"),
     ],
-    ids=["misspelled-section", "misspelled-key", "wrong-type", "out-of-range", "unknown-dataset", "not-a-training-set", "seed-type"],
+    ids=["misspelled-section", "misspelled-key", "wrong-type", "out-of-range", "unknown-dataset", "not-a-training-set",
+         "seed-type", "unknown-language", "language-case"],
 )
 def test_bad_params_name_key_and_allowed(params, message):
     with pytest.raises(MixbatchError, match=message):

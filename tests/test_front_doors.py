@@ -86,3 +86,18 @@ def test_snakemake_lint_is_clean_but_for_conda():
     findings = [l for l in proc.stdout.splitlines() if re.match(r"\s{4}\* ", l)]
     # The rules run in this project's virtual environment, not per-rule conda environments.
     assert all("conda" in l.lower() or "container" in l.lower() for l in findings), proc.stdout
+
+
+def test_evaluation_params_retrain_nothing():
+    """Changing an evaluation param (encode, index, score, report) reruns no training-side stage."""
+    evaluation = ("encode", "index", "score", "sweep")
+    for stage in ("download", "align", "split", "shards", "prepare-model", "train"):
+        assert not [k for k in STAGE_PARAMS[stage] if k.split(".")[0] in evaluation], stage
+
+
+def test_dvc_dry_run_plans_every_stage(dvc_stages, tmp_path):
+    proc = subprocess.run([BIN / "dvc", "repro", "--dry", "--force"], cwd=ROOT, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PATH": f"{BIN}:{__import__('os').environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    planned = set(re.findall(r"Running stage '([^']+)'", proc.stdout))
+    assert planned == {s["name"] for s in dvc_stages.values()}

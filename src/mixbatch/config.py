@@ -62,7 +62,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"unknown key {', '.join(hints)} {where}; allowed keys: {', '.join(allowed)}"
     if error.validator == "enum":
         allowed = [str(v) for v in error.validator_value]
-        close = difflib.get_close_matches(str(error.instance), allowed, n=1)
+        close = [a for a in allowed if a.lower() == str(error.instance).lower()]
+        close = close or difflib.get_close_matches(str(error.instance), allowed, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"{key}: {error.instance!r} is not allowed{hint}; allowed: {', '.join(allowed)}"
     return f"{key}: {error.message}"
