@@ -2,8 +2,9 @@
 
 Inputs: question embeddings (rows = questions table rows), candidate embeddings (rows =
 candidates table rows), the question and candidate languages, and qrels as pairs of row
-indices (question row, candidate row). Scores are inner products, i.e. cosine for the
-L2-normalised embeddings that `mixbatch encode` writes.
+indices (question row, candidate row). Scores are float64 inner products, i.e. cosine
+for the L2-normalised embeddings that `mixbatch encode` writes; ranks are exactly those
+of the float64 scores (computed via a float32 GEMM and an error bound, see rank_all).
 
 Settings (PAPER.md, Evaluation):
 - Mul.: every question against the pooled candidates of all languages; the mean over
@@ -19,11 +20,20 @@ rank_distance and the tie convention.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
-from mixbatch.metrics.ranking import pad_relevant, per_question_metrics, relevant_ranks
+from mixbatch.metrics.ranking import (
+    exact_dots,
+    float32_error_bound,
+    nonrelevant_counts,
+    per_question_metrics,
+    ranks_from_counts,
+    relevant_scores,
+)
 
 SUMMARY_KEYS = ("map", "map@20", "r@1", "r@10", "recall@10")
 
@@ -57,6 +67,22 @@ def _relevant_lists(qrel_rows: np.ndarray, n_questions: int) -> list[np.ndarray]
     return [pairs[splits[i] : splits[i + 1], 1] for i in range(n_questions)]
 
 
+def _padded_relevant(qrel_rows: np.ndarray, n_questions: int, position: np.ndarray) -> np.ndarray:
+    """(Q, R_max) sorted pool positions of each question's relevant candidates, -1 padded
+    (pad_relevant of the _relevant_lists, vectorised)."""
+    n = max(len(position), 1)
+    flat = np.unique(qrel_rows[:, 0].astype(np.int64) * n + position[qrel_rows[:, 1]])  # 1-d: fast
+    pairs = np.stack([flat // n, flat % n], axis=1)
+    counts = np.bincount(pairs[:, 0], minlength=n_questions)
+    if (counts == 0).any():
+        missing = np.flatnonzero(counts == 0)
+        raise ValueError(f"{len(missing)} questions have no qrels (first: row {missing[0]})")
+    slot = np.arange(len(pairs)) - (np.cumsum(counts) - counts)[pairs[:, 0]]
+    out = np.full((n_questions, int(counts.max(initial=1))), -1, dtype=np.int64)
+    out[pairs[:, 0], slot] = pairs[:, 1]
+    return out
+
+
 def _summarise(per_q: dict[str, np.ndarray], map_k: int) -> dict[str, float]:
     out = {
         "map": float(per_q["ap"].mean()),
@@ -69,37 +95,98 @@ def _summarise(per_q: dict[str, np.ndarray], map_k: int) -> dict[str, float]:
     return out
 
 
-def rank_all(inp: LareqaInputs, block_size: int = 512, per_language: bool = True) -> tuple[tuple, dict]:
+def rank_all(inp: LareqaInputs, block_size: int = 256, per_language: bool = True) -> tuple[tuple, dict]:
     """Ranks and precisions of every question's relevant candidates, in the pooled (Mul.)
-    ranking and within each candidate language Y, from ONE float64 score matrix per block
-    of questions (candidates grouped by language, so each Y is a column slice).
+    ranking and within each candidate language Y, from ONE pass per block of questions.
+
+    Scores are float64 inner products (ranking.exact_dots). They are not all computed:
+    a float32 score matrix per block (one sgemm) settles every candidate farther than a
+    proven error bound from a relevant candidate's float64 score, and only those within
+    it are recomputed in float64 (ranking.nonrelevant_counts), so ranks and ties are
+    exactly those of the float64 scores. The per-Y counts (candidates of Y only) come
+    from the same pass.
 
     Returns ((rank, precision) for Mul., {Y: (rank, precision)}), arrays (Q, R) with
     rank 0 where a question has no (further) relevant candidate; per_language=False
     skips the per-Y part (Mul. only) and returns {} for it.
     """
-    relevant = _relevant_lists(inp.qrel_rows, len(inp.questions))
-    missing = [i for i, r in enumerate(relevant) if len(r) == 0]
-    if missing:
-        raise ValueError(f"{len(missing)} questions have no qrels (first: row {missing[0]})")
     order = np.argsort(inp.candidate_lang, kind="stable")
     position = np.empty_like(order)
     position[order] = np.arange(len(order))
-    pool_t = np.ascontiguousarray(inp.candidates[order], dtype=np.float64).T
-    langs, starts = np.unique(inp.candidate_lang[order], return_index=True)
-    bounds = dict(zip(langs.tolist(), zip(starts, list(starts[1:]) + [len(order)]))) if per_language else {}
-    rel_pos = [np.sort(position[r]) for r in relevant]
-    mul_rel = pad_relevant(rel_pos)
-    y_rel = {y: pad_relevant([r[(r >= a) & (r < b)] - a for r in rel_pos]) for y, (a, b) in bounds.items()}
+    mul_rel = _padded_relevant(inp.qrel_rows, len(inp.questions), position)
+    in_order = bool((order == np.arange(len(order))).all())  # aligned tables are: no copy
+    pool = np.ascontiguousarray(inp.candidates if in_order else inp.candidates[order], dtype=np.float64)
+    questions = np.ascontiguousarray(inp.questions, dtype=np.float64)
+    if not (np.isfinite(pool).all() and np.isfinite(questions).all()):
+        raise ValueError("embeddings contain NaN or infinite values")
+    q_norms = np.sqrt(np.einsum("ij,ij->i", questions, questions))
+    c_norm_max = float(np.sqrt(np.einsum("ij,ij->i", pool, pool).max(initial=0)))
+    if max(float(q_norms.max(initial=0)), c_norm_max) > 1e15:
+        raise ValueError("embedding norms above 1e15: normalise the embeddings")  # float32 range
+    pool32, questions32 = pool.astype(np.float32), questions.astype(np.float32)
+    eps = float32_error_bound(pool.shape[1], q_norms, c_norm_max)
+    langs, cand_group = np.unique(inp.candidate_lang[order], return_inverse=True)
+    # rows x groups x float32 x columns must pack into an int64 sort key
+    key_bits = 32 + max(len(pool) - 1, 1).bit_length() + (len(langs) - 1).bit_length()
+    block_size = max(1, min(block_size, 2 ** (62 - key_bits) - 1))
+    valid = mul_rel >= 0
+    rel_scores = relevant_scores(questions, pool, mul_rel)
+    rel_group = cand_group[np.maximum(mul_rel, 0)]
     mul = (np.zeros(mul_rel.shape, np.int64), np.zeros(mul_rel.shape))
-    per_y = {y: (np.zeros(v.shape, np.int64), np.zeros(v.shape)) for y, v in y_rel.items()}
-    for lo in range(0, len(inp.questions), block_size):
-        hi = lo + block_size
-        scores = np.asarray(inp.questions[lo:hi], dtype=np.float64) @ pool_t
-        mul[0][lo:hi], mul[1][lo:hi] = relevant_ranks(scores, mul_rel[lo:hi])
-        for y, (a, b) in bounds.items():
-            per_y[y][0][lo:hi], per_y[y][1][lo:hi] = relevant_ranks(scores[:, a:b], y_rel[y][lo:hi])
+    per_y_all = (np.zeros(mul_rel.shape, np.int64), np.zeros(mul_rel.shape))
+    # The next block's sgemm runs in a worker thread (numpy releases the GIL) while this
+    # block is counted, so both run at once. BLAS itself gets one thread: its idle
+    # threads spin-wait between calls and would steal the counting thread's core.
+    # Two score buffers, reused: a fresh array per block costs page faults.
+    buffers = [np.empty((min(block_size, len(questions)), len(pool)), np.float32) for _ in range(2)]
+
+    def gemm(lo: int) -> np.ndarray:
+        block = questions32[lo : lo + block_size]
+        return np.matmul(block, pool32.T, out=buffers[lo // block_size % 2][: len(block)])
+
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=1) as worker:
+        pending = worker.submit(gemm, 0)
+        for lo in range(0, len(questions), block_size):
+            hi = min(lo + block_size, len(questions))
+            approx = pending.result()
+            if hi < len(questions):
+                pending = worker.submit(gemm, hi)
+            rel, ok, t = mul_rel[lo:hi], valid[lo:hi], rel_scores[lo:hi]
+            group = rel_group[lo:hi] if per_language else None
+            n_mul, n_y = nonrelevant_counts(
+                approx, eps[lo:hi], rel, t, lambda r, c: exact_dots(questions[lo + r], pool[c]),
+                group, cand_group if per_language else None,
+            )
+            mul[0][lo:hi], mul[1][lo:hi] = ranks_from_counts(t, ok, n_mul)
+            if per_language:
+                per_y_all[0][lo:hi], per_y_all[1][lo:hi] = ranks_from_counts(t, ok, n_y, group)
+    per_y = {}
+    if per_language:
+        for g, y in enumerate(langs.tolist()):
+            per_y[y] = _pack(valid & (rel_group == g), per_y_all)
     return mul, per_y
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread for a with-block (threadpoolctl comes with scikit-learn)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - only slower
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _pack(mask: np.ndarray, arrays: tuple) -> tuple:
+    """Each row's masked entries moved to the left, in order (rank 0 = none)."""
+    width = max(int(mask.sum(axis=1).max(initial=0)), 1)
+    rows, cols = np.nonzero(mask)
+    slot = (np.cumsum(mask, axis=1) - 1)[rows, cols]
+    out = []
+    for a in arrays:
+        packed = np.zeros((len(mask), width), dtype=a.dtype)
+        packed[rows, slot] = a[rows, cols]
+        out.append(packed)
+    return tuple(out)
 
 
 def mul_setting(inp: LareqaInputs, mul: tuple, map_k: int = 20, recall_ks=(1, 10)) -> dict:
@@ -145,7 +232,7 @@ def macro(pairs: dict[tuple[str, str], dict], same_language: bool) -> dict[str, 
     return out
 
 
-def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: int = 512) -> dict:
+def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: int = 256) -> dict:
     """All LAReQA settings, shaped for results/metrics/<run>/<dataset>.json:
     {"mo", "cr", "mul", "per_lang", "pairs"}; pairs keyed "X->Y"."""
     inp.validate()

@@ -11,9 +11,12 @@ Tie conventions (exact ties are rare with float embeddings; these make them well
   the other is relevant: ``rank(r) = 1 + #{non-relevant c: s(c) >= s(r)} +
   #{relevant c: s(c) > s(r)}``. Without ties both reduce to the usual 1-based rank.
 
-Ranks are computed by counting, not sorting: for each relevant candidate, how many
-candidates score at least as high. That needs no truncated top-k and costs one
-comparison per (relevant candidate, pool candidate).
+Ranks are computed by counting, not from a truncated top-k: for each relevant candidate,
+how many candidates score at least as high. relevant_ranks counts on a given score
+matrix; nonrelevant_counts (used by lareqa.rank_all) counts the float64 scores of
+exact_dots from a float32 score matrix plus a proven error bound, recomputing in float64
+only the candidates too close to call, so its counts (ties included) are exactly those
+of the float64 scores.
 """
 
 from __future__ import annotations
@@ -66,12 +69,26 @@ def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> tuple[np.ndarray
     valid = relevant >= 0
     rel_scores = np.take_along_axis(scores, np.maximum(relevant, 0), axis=1)  # (B, R)
     n_at_or_above = count_at_or_above(scores, np.where(valid, rel_scores, np.inf))
-    # [b, i, j]: relevant j (a real one, not padding) scores >= / > relevant i.
-    other, own = rel_scores[:, None, :], rel_scores[:, :, None]
-    n_rel_ge = ((other >= own) & valid[:, None, :]).sum(axis=2)
-    n_rel_gt = ((other > own) & valid[:, None, :]).sum(axis=2)
-    precision = np.where(valid, n_rel_ge / np.maximum(n_at_or_above, 1), 0.0)
-    rank = np.where(valid, n_at_or_above - n_rel_ge + n_rel_gt + 1, 0)
+    n_rel_ge, _ = _relevant_ge_gt(rel_scores, valid)
+    return ranks_from_counts(rel_scores, valid, n_at_or_above - n_rel_ge)
+
+
+def _relevant_ge_gt(rel_scores, valid, group=None):
+    """[b, i]: how many real relevant j (in i's group, if given) score >= / > relevant i."""
+    other = valid[:, None, :]
+    if group is not None:
+        other = other & (group[:, None, :] == group[:, :, None])
+    theirs, own = rel_scores[:, None, :], rel_scores[:, :, None]
+    return ((theirs >= own) & other).sum(axis=2), ((theirs > own) & other).sum(axis=2)
+
+
+def ranks_from_counts(rel_scores, valid, n_nonrel_ge, group=None) -> tuple[np.ndarray, np.ndarray]:
+    """(rank, precision) as in the module docstring, from each relevant candidate's score
+    and its count of NON-relevant candidates scoring >= it. With group (B, R), only the
+    relevant candidates of the same group count (the per-language pools)."""
+    n_rel_ge, n_rel_gt = _relevant_ge_gt(rel_scores, valid, group)
+    precision = np.where(valid, n_rel_ge / np.maximum(n_nonrel_ge + n_rel_ge, 1), 0.0)
+    rank = np.where(valid, n_nonrel_ge + n_rel_gt + 1, 0)
     return rank, precision
 
 
@@ -106,3 +123,151 @@ def per_question_metrics(
     out["n_relevant"] = n_rel
     return out
 
+
+
+# --- Exact counts from a float32 score matrix -------------------------------------------
+# A float32 GEMM is ~2x faster than float64 but off by up to a proven bound eps. A
+# candidate whose float32 score is more than eps above (below) a relevant candidate's
+# float64 score is surely above (below) it in float64 too; only the few inside that band
+# get their float64 score computed. The counts are therefore exactly the float64 ones.
+
+
+def exact_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise float64 inner products <a_i, b_i>: THE float64 score. numpy's einsum
+    kernel for contiguous rows sums in an order fixed by the row length alone, so a
+    pair's score never depends on where it sits in a batch (equal vectors tie exactly;
+    tests pin this, and that relevant_scores' batched einsums give the same bits)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return np.einsum("ij,ij->i", a, np.ascontiguousarray(b, dtype=np.float64))
+
+
+def relevant_scores(questions: np.ndarray, pool: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """(Q, R) float64 scores of each question's relevant candidates (-inf for padding),
+    with exact_dots' einsum kernel (the same bits). Questions with the same relevant list
+    (the translations of one question) form a group whose candidates are gathered once."""
+    lists, group = np.unique(relevant, axis=0, return_inverse=True)
+    sizes = np.bincount(group)
+    order = np.argsort(group, kind="stable")
+    slot = np.empty_like(group)
+    slot[order] = np.arange(len(group)) - (np.cumsum(sizes) - sizes)[group[order]]
+    out = np.empty(relevant.shape)
+    if len(lists) * sizes.max(initial=1) <= 2 * len(relevant):  # padding stays small
+        members = np.zeros((len(lists), sizes.max(initial=1)), dtype=np.int64)
+        members[group, slot] = np.arange(len(group))
+        scores = np.empty(members.shape + lists.shape[1:])
+        for lo in range(0, len(lists), 256):  # chunks: small temporaries
+            sel = slice(lo, lo + 256)
+            scores[sel] = np.einsum("gqd,grd->gqr", questions[members[sel]], pool[np.maximum(lists[sel], 0)])
+        out[:] = scores[group, slot]
+    else:
+        for lo in range(0, len(relevant), 1024):
+            rel = np.maximum(relevant[lo : lo + 1024], 0)
+            out[lo : lo + 1024] = np.einsum("bd,brd->br", questions[lo : lo + 1024], pool[rel])
+    return np.where(relevant >= 0, out, -np.inf)
+
+
+def float32_error_bound(dim: int, q_norms: np.ndarray, c_norm_max: float) -> np.ndarray:
+    """Per question, eps >= |float32 score - float64 score| for every candidate: the
+    float32 score is the inner product of q and c rounded to float32, computed in float32
+    (any summation order, FMA or not), the float64 one that of exact_dots. Higham's
+    bound |fl(x.y) - x.y| <= gamma_n sum|x_i y_i| <= gamma_n |x| |y|, gamma_n = n u/(1 - n u),
+    with n = dim + 2 (both inputs rounded) for float32 plus gamma_dim for float64; x 1.01
+    covers the rounding of the norms and of t +- eps; the absolute term, underflow.
+    Assumes norms well inside float32's range (rank_all checks)."""
+
+    def gamma(n, u):
+        return n * u / (1 - n * u)
+
+    rel = gamma(dim + 2, 2.0**-24) + gamma(dim, 2.0**-53)
+    tiny = 4 * (dim + 2) * 2.0**-149 * (1 + q_norms) * (1 + c_norm_max)
+    return 1.01 * rel * q_norms * c_norm_max + tiny
+
+
+def _float32_out(x: np.ndarray, up: bool) -> np.ndarray:
+    """x (float64) as float32 rounded towards +inf (up) or -inf, so the band only widens;
+    -0.0 made +0.0 (the sort keys order them, comparisons do not)."""
+    y = x.astype(np.float32)
+    wrong = (y < x) if up else (y > x)
+    y[wrong] = np.nextafter(y[wrong], np.float32(np.inf if up else -np.inf))
+    return y + np.float32(0)
+
+
+def _ordered_bits(v: np.ndarray, positive: bool) -> np.ndarray:
+    """float32 -> integers with the same order (no NaN, no -0.0). All positive: the bit
+    pattern itself (int32); else flipped for negatives and shifted to [0, 2^32)."""
+    if positive:
+        return v.view(np.int32)
+    b = v.view(np.int32).copy()
+    b ^= (b >> 31) & 0x7FFFFFFF
+    return b.astype(np.int64) + 2**31
+
+
+def _sorted_keys(approx, lowest, cand_group, gbits, cbits, positive):
+    """Sorted int64 keys (row, group, float32 score, column) of the entries >= lowest[row];
+    built in place, as this runs on every candidate above a row's lowest band."""
+    n = approx.shape[1]
+    flat = np.flatnonzero(approx >= lowest[:, None])
+    vals = approx.ravel().take(flat)
+    if not positive:
+        vals += np.float32(0)  # -0.0 -> +0.0
+    keys = flat // n
+    cols = flat
+    cols -= keys * n
+    if cand_group is not None:
+        keys <<= gbits
+        keys |= cand_group.take(cols)
+    keys <<= 32
+    keys |= _ordered_bits(vals, positive)
+    keys <<= cbits
+    keys |= cols
+    keys.sort()
+    return keys
+
+
+def nonrelevant_counts(approx, eps, relevant, rel_exact, exact, group=None, cand_group=None):
+    """(B, R) counts of NON-relevant candidates whose float64 score is >= each relevant
+    candidate's float64 score, from float32 scores.
+
+    approx: (B, N) float32 scores, |approx - float64 score| <= eps[b]; the relevant
+    entries are overwritten. relevant: (B, R) pool indices, -1 = padding. rel_exact:
+    (B, R) float64 scores of the relevant candidates. exact(rows, cols): float64 scores
+    of (block row, pool index) pairs, asked once per pair. With group (B, R) and
+    cand_group (N,) (small ints), also the counts over the candidates of each relevant
+    candidate's own group; else None.
+    How: the candidates at or above a row's lowest band are pulled out (few, once the
+    model is any good) and sorted by (row, group, float32 score, column) packed in one
+    int64; each threshold is then two binary searches, and its band a slice.
+    """
+    b_size, n = approx.shape
+    valid = relevant >= 0
+    approx[np.nonzero(valid)[0], relevant[valid]] = -np.inf
+    t = np.where(valid, rel_exact, np.inf)
+    lo, hi = _float32_out(t - eps[:, None], up=False), _float32_out(t + eps[:, None], up=True)
+    n_groups = 1 if group is None else int(cand_group.max(initial=0)) + 1
+    cbits, gbits = max(n - 1, 1).bit_length(), (n_groups - 1).bit_length()
+    if b_size.bit_length() + gbits + 32 + cbits > 63:
+        raise ValueError(f"block of {b_size} rows x {n} candidates is too large for int64 sort keys")
+    lowest = lo.min(axis=1)
+    positive = bool(lowest.min(initial=np.inf) > 0)
+    keys = _sorted_keys(approx, lowest, cand_group if group is not None else None, gbits, cbits, positive)
+    # queries [b, g, k]: the candidates of row b and group g against threshold k
+    q_seg = (np.arange(b_size)[:, None] << gbits) | np.arange(n_groups)[None, :]
+    q_seg = np.broadcast_to(q_seg[:, :, None], (b_size, n_groups, t.shape[1]))
+    start = np.searchsorted(keys, (q_seg << 32) << cbits)
+    end = np.searchsorted(keys, ((q_seg + 1) << 32) << cbits)
+    band_lo = np.maximum(np.searchsorted(keys, ((q_seg << 32) | _ordered_bits(lo, positive)[:, None, :]) << cbits), start)
+    top = (((q_seg << 32) | _ordered_bits(hi, positive)[:, None, :]) << cbits) | ((1 << cbits) - 1)
+    band_hi = np.minimum(np.searchsorted(keys, top, side="right"), end)
+    counts = end - band_hi  # surely above
+    width = np.maximum(band_hi - band_lo, 0).ravel()
+    owner = np.repeat(np.arange(width.size), width)  # flat [b, g, k] of each band member
+    member = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width) + band_lo.ravel()[owner]
+    if len(member):
+        b_row, k = owner // counts[0].size, owner % t.shape[1]
+        pair, inverse = np.unique(b_row * n + (keys[member] & ((1 << cbits) - 1)), return_inverse=True)
+        hit = exact(pair // n, pair % n)[inverse] >= t[b_row, k]
+        counts += np.bincount(owner[hit], minlength=width.size).reshape(counts.shape)
+    same = None
+    if group is not None:
+        same = np.take_along_axis(counts, group[:, None, :], axis=1)[:, 0, :]
+    return counts.sum(axis=1), same
