@@ -3,8 +3,8 @@
 A run is a name with a batch sampling (params `runs`: none | xx | xy | hybrid, and alpha
 for hybrid). `sweep.alphas` adds one hybrid run per alpha, named `hybrid-a<alpha>`, so an
 alpha sweep is one param change. A run with sampling "none" (zeroshot) is the untrained
-base model: its shards folder holds no batches and its model folder links the base
-model's files, so every run has the same stages (DVC's matrix over `runs` needs that).
+base model: its shards folder holds no batches and its model folder is a copy of the
+base model, so every run has the same stages (DVC's matrix over `runs` needs that).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Out: --out, the best model (lowest validation loss) as a Hugging Face folder;
      --log, a CSV (step, loss, val_loss, lr, pairs_per_s), one row per evaluation;
      --metrics, a JSON summary. --checkpoints holds latest.pt / best.pt: rerunning the
      same command after a crash resumes from the last checkpoint. A run whose shards say
-     sampling none (zero-shot) trains nothing: --out links the base model's files.
+     sampling none (zero-shot) trains nothing: --out is a copy of the base model.
 Devices: CUDA when present (bf16 autocast), else CPU with --threads threads.
 train.devices > 1 starts that many processes (gloo on CPU, nccl on GPUs); under torchrun
 the processes are torchrun's.
@@ -65,24 +65,22 @@ def _rank_main(paths: Paths, model_params: dict, train_params: dict, seed: int, 
         write_json(metrics, result)
 
 
-def link_untrained(base_model: Path, out: Path, log_path: Path, metrics: Path | None) -> None:
+def copy_untrained(base_model: Path, out: Path, log_path: Path, metrics: Path | None) -> None:
     """A run with sampling none (zero-shot): its model is the base model, unchanged.
 
-    The files are hard links (copies across file systems), so every run has a model
-    folder of its own at no cost and both front doors treat all runs alike.
+    Copied, not hard-linked: a new link changes the base files' ctime, which makes
+    Snakemake think the base model changed and retrain every run trained before it.
+    DVC's cache stores the identical files once.
     """
     with atomic_dir(out) as tmp:
         for f in sorted(base_model.iterdir()):
             if f.is_file():
-                try:
-                    os.link(f, tmp / f.name)
-                except OSError:
-                    shutil.copy2(f, tmp / f.name)
+                shutil.copy2(f, tmp / f.name)
     with atomic_path(log_path) as tmp:
         tmp.write_text("step,loss,val_loss,lr,pairs_per_s\n", encoding="utf-8")
     if metrics is not None:
         write_json(metrics, {"trained": False, "steps": 0, "reason": "sampling none: the untrained base model"})
-    log.info("sampling none: %s links the untrained base model %s", out, base_model)
+    log.info("sampling none: %s is a copy of the untrained base model %s", out, base_model)
 
 
 def _is_untrained_run(shards: Path) -> bool:
@@ -94,7 +92,7 @@ def main(args: argparse.Namespace) -> None:
     params = load_section(args, "model", "train")
     train_params = params["train"]
     if _is_untrained_run(args.shards):
-        return link_untrained(args.base_model, args.out, args.log, args.metrics)
+        return copy_untrained(args.base_model, args.out, args.log, args.metrics)
     shard_files(args.shards)  # fail early, before any process starts, when there are none
     valid = args.valid if args.valid is not None else args.shards / "valid"
     if args.valid is not None and not valid.is_dir():
