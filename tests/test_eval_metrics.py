@@ -104,14 +104,25 @@ def test_no_qrels_and_misaligned_inputs_are_errors():
         lareqa.evaluate(lareqa.LareqaInputs(q, c, np.array(["a", "a"]), np.array(["a", "a"]), np.array([(0, 0)])))
 
 
+@pytest.fixture(scope="module")
+def real_xquad_r(shared_data, tmp_path_factory):
+    """data/aligned/xquad-r when the pipeline built it, else aligned here from the mirror."""
+    if (ALIGNED / "xquad-r" / "qrels.parquet").exists():
+        return ALIGNED / "xquad-r"
+    from mixbatch.stages import align, download
+
+    root = tmp_path_factory.mktemp("xquad-r")
+    download.run("xquad-r", root / "raw", [shared_data], timeout=5, retries=0)
+    align.run("xquad-r", root / "raw", root / "aligned")
+    return root / "aligned"
+
+
 @pytest.mark.realdata
-def test_matches_sklearn_on_the_real_xquad_r_structure():
+def test_matches_sklearn_on_the_real_xquad_r_structure(real_xquad_r):
     """Random embeddings, the real XQuAD-R pool and qrels; a sample of questions vs sklearn."""
     from mixbatch.retrieval.tables import lareqa_qrel_rows, load_sides
 
-    folder = ALIGNED / "xquad-r"
-    if not (folder / "qrels.parquet").exists():
-        pytest.skip("data/aligned/xquad-r not built")
+    folder = real_xquad_r
     sides = load_sides("xquad-r", folder)
     qs, cs = sides["questions"], sides["candidates"]
     assert (len(qs.ids), len(cs.ids)) == (13090, 13014)
