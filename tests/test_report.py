@@ -105,3 +105,20 @@ def test_compare_two_result_folders(results, tmp_path):
     assert table[table["run"] == "xy"].iloc[0]["tatoeba acc"] == pytest.approx(0.7)
     with pytest.raises(MixbatchError, match="not a results folder"):
         compare([tmp_path / "absent"])
+
+
+def test_compare_reads_dvc_exp_show_json(monkeypatch):
+    """The shape of `dvc exp show --json` (DVC 3): workspace, commits, their experiments."""
+    import subprocess as sp
+
+    metrics = {"results/metrics/hybrid/xquad-r.json": {"data": _lareqa(0.7, 0.6, 0.5, 300.0, {})},
+               "results/metrics/xx/xquad-r.json": {"error": {"type": "FileNotFoundError"}},
+               "results/train/hybrid/metrics.json": {"data": {"steps": 150}}}
+    shown = [{"rev": "workspace", "name": None, "data": {"metrics": metrics}, "experiments": None},
+             {"rev": "abc1234def", "name": "main", "data": {"metrics": {}},
+              "experiments": [{"revs": [{"rev": "fff0000aaa", "name": "alpha03", "experiments": None,
+                                         "data": {"metrics": metrics}}]}]}]
+    monkeypatch.setattr(sp, "run", lambda *a, **k: sp.CompletedProcess(a, 0, json.dumps(shown), ""))
+    table = compare([], dvc_experiments=True)
+    assert table[["source", "run"]].values.tolist() == [["workspace", "hybrid"], ["alpha03", "hybrid"]]
+    assert table["xquad-r mul_map"].tolist() == [0.5, 0.5]

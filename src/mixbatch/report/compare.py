@@ -60,8 +60,9 @@ def _metrics_by_run(files: dict) -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     for path, entry in files.items():
         parts = Path(path).parts
-        if len(parts) >= 3 and parts[-3] == "metrics" and path.endswith(".json"):
-            out.setdefault(parts[-2], {})[Path(path).stem] = entry.get("data", {})
+        # entries without "data" are metrics that revision does not have (an "error")
+        if len(parts) >= 3 and parts[-3] == "metrics" and path.endswith(".json") and "data" in entry:
+            out.setdefault(parts[-2], {})[Path(path).stem] = entry["data"]
     return out
 
 
