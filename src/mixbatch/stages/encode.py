@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from mixbatch.config import load_params
+from mixbatch.data.datasets import DATASETS
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_path, write_json, write_parquet
 from mixbatch.model.encoder import EncoderSettings
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "tatoeba", "miracl"])
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--aligned", required=True, type=Path, help="data/aligned/<dataset>/")
     parser.add_argument("--model", required=True, type=Path, help="model folder (Hugging Face format)")
     parser.add_argument("--out", required=True, type=Path, help="results/embeddings/<run>/<dataset>/")

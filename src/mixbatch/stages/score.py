@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from mixbatch.config import load_params
+from mixbatch.data.datasets import DATASETS
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_path, write_json
 from mixbatch.metrics import lareqa, tatoeba
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, choices=["xquad-r", "mlqa-r", "tatoeba", "miracl"])
+    parser.add_argument("--dataset", required=True, choices=DATASETS)
     parser.add_argument("--aligned", required=True, type=Path, help="data/aligned/<dataset>/")
     parser.add_argument("--embeddings", required=True, type=Path, help="results/embeddings/<run>/<dataset>/")
     parser.add_argument("--metrics", required=True, type=Path, help="results/metrics/<run>/<dataset>.json")
