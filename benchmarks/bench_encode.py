@@ -49,17 +49,17 @@ def main() -> None:
     texts = cands.groupby("lang").head(args.n // cands["lang"].nunique() + 1)["sentence"].tolist()[: args.n]
     prefix = "passage: "
     settings = settings_from_params({"passage_max_length": args.max_length})
-    tok, model = load_encoder(args.model, settings)
+    encoder = load_encoder(args.model, settings)
     st = sentence_transformer(args.model, args.max_length)
 
     def ours():
-        return encode_texts(tok, model, texts, prefix, args.max_length, "mean", args.batch_size, "bench")
+        return encode_texts(encoder, texts, "passage", args.batch_size, "bench")
 
     def theirs():
         return st.encode([prefix + t for t in texts], batch_size=args.batch_size, normalize_embeddings=True,
                          convert_to_numpy=True, show_progress_bar=False)
 
-    encode_texts(tok, model, texts[:8], prefix, args.max_length, "mean", 8)
+    encode_texts(encoder, texts[:8], "passage", 8)
     st.encode(texts[:8])
     times = {"mixbatch": [], "sentence_transformers": []}
     for _ in range(args.repeats):

@@ -48,10 +48,10 @@ def test_encode_writes_rows_in_table_order(lareqa_run):
 
 def test_length_sorted_batches_give_the_same_vectors_as_one_by_one(tiny_model_dir):
     settings = settings_from_params({})
-    tok, model = load_encoder(tiny_model_dir, settings)
+    encoder = load_encoder(tiny_model_dir, settings)
     texts = ["a", "Where is the largest port in Kenya?", "Wo ist der größte Hafen Kenias? " * 3, "Mombasa"]
-    batched = encode_texts(tok, model, texts, "query: ", 64, "mean", batch_size=3)
-    single = np.vstack([encode_texts(tok, model, [t], "query: ", 64, "mean", batch_size=1) for t in texts])
+    batched = encode_texts(encoder, texts, "query", batch_size=3)
+    single = np.vstack([encode_texts(encoder, [t], "query", batch_size=1) for t in texts])
     np.testing.assert_allclose(batched, single, atol=1e-5)
 
 

@@ -9,6 +9,7 @@ LAREQA_LANGUAGES: dict[str, tuple[str, ...]] = {
     "xquad-r": ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"),
     "mlqa-r": ("ar", "de", "en", "es", "hi", "vi", "zh"),
 }
+LAREQA_DATASETS = tuple(LAREQA_LANGUAGES)
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko",
                     "ru", "sw", "te", "th", "yo", "zh")
 DATASETS = ("xquad-r", "mlqa-r", "tatoeba", "miracl")

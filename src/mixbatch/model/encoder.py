@@ -81,13 +81,17 @@ class Encoder(torch.nn.Module):
         self.tokenizer.save_pretrained(folder)
         (folder / SETTINGS_FILE).write_text(json.dumps(asdict(self.settings), indent=2) + "\n")
 
-    def tokenize(self, texts: Sequence[str], side: str) -> dict[str, torch.Tensor]:
-        """Prefix and tokenise queries (side="query") or passages (side="passage")."""
+    def side_settings(self, side: str) -> tuple[str, int]:
+        """(prefix, max length) of queries (side="query") or passages (side="passage")."""
         s = self.settings
-        prefix, max_length = {
+        return {
             "query": (s.query_prefix, s.query_max_length),
             "passage": (s.passage_prefix, s.passage_max_length),
         }[side]
+
+    def tokenize(self, texts: Sequence[str], side: str) -> dict[str, torch.Tensor]:
+        """Prefix and tokenise queries (side="query") or passages (side="passage")."""
+        prefix, max_length = self.side_settings(side)
         batch = self.tokenizer([prefix + t for t in texts], padding="longest", truncation=True,
                                max_length=max_length, return_tensors="pt")
         return {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}

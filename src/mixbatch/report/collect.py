@@ -16,7 +16,6 @@ import pandas as pd
 from mixbatch.errors import MixbatchError
 from mixbatch.report.paper import SAMPLING_LABEL
 
-LAREQA_DATASETS = ("xquad-r", "mlqa-r")
 
 
 def load_metrics(metrics_dir: Path, runs: list[str], datasets: list[str]) -> dict[str, dict[str, dict]]:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from mixbatch.model.encoder import Encoder, EncoderSettings, pool
+from mixbatch.model.encoder import Encoder, EncoderSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,11 @@ def settings_from_params(model_section: dict | None) -> EncoderSettings:
     return EncoderSettings.from_params(model_section or {})
 
 
-def load_encoder(model_dir: Path, settings: EncoderSettings):
-    """(tokenizer, transformer in eval mode) from a model folder, via the training side's loader."""
+def load_encoder(model_dir: Path, settings: EncoderSettings) -> Encoder:
+    """The training side's Encoder (pooling, normalisation, prefixes), in eval mode."""
     encoder = Encoder.load(model_dir, settings)
     encoder.model.eval()
-    return encoder.tokenizer, encoder.model
+    return encoder
 
 
 def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -42,28 +42,21 @@ def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarr
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def encode_texts(
-    tokenizer,
-    model,
-    texts: list[str],
-    prefix: str,
-    max_length: int,
-    pooling: str,
-    batch_size: int = 32,
-    desc: str = "encode",
-) -> np.ndarray:
-    """Embed texts (with prefix) as an (n, H) float32 array of unit vectors, input order."""
+def encode_texts(encoder: Encoder, texts: list[str], side: str, batch_size: int = 32, desc: str = "encode") -> np.ndarray:
+    """Embed texts as queries or passages (side), an (n, H) float32 array of unit vectors in
+    input order. Tokenised once; each length-sorted batch is padded to its own longest."""
+    hidden_size = encoder.model.config.hidden_size
     if not texts:
-        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
-    enc = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)
-    input_ids = enc["input_ids"]
+        return np.zeros((0, hidden_size), dtype=np.float32)
+    prefix, max_length = encoder.side_settings(side)
+    tokenizer = encoder.tokenizer
+    input_ids = tokenizer([prefix + t for t in texts], truncation=True, max_length=max_length)["input_ids"]
     lengths = np.array([len(ids) for ids in input_ids])
-    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    out = np.zeros((len(texts), hidden_size), dtype=np.float32)
     with torch.inference_mode(), tqdm(total=len(texts), desc=desc, unit="text", leave=False) as bar:
         for rows in length_sorted_batches(lengths, batch_size):
             batch = tokenizer.pad({"input_ids": [input_ids[i] for i in rows]}, return_tensors="pt")
-            hidden = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-            emb = torch.nn.functional.normalize(pool(hidden, batch["attention_mask"], pooling), dim=-1)
-            out[rows] = emb.float().numpy()
+            emb = encoder.embed({"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]})
+            out[rows] = emb.float().cpu().numpy()
             bar.update(len(rows))
     return out

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mixbatch.data.datasets import LAREQA_DATASETS
 from mixbatch.errors import MixbatchError
 from mixbatch.metrics.tatoeba import select_languages
 
-LAREQA = ("xquad-r", "mlqa-r")
+LAREQA = LAREQA_DATASETS
 
 
 @dataclass

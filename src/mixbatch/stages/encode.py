@@ -30,7 +30,7 @@ from mixbatch.config import load_params
 from mixbatch.data.datasets import DATASETS
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_path, write_json, write_parquet
-from mixbatch.model.encoder import EncoderSettings
+from mixbatch.model.encoder import Encoder, EncoderSettings
 from mixbatch.retrieval.encode import encode_texts, load_encoder, settings_from_params
 from mixbatch.retrieval.tables import Side, load_sides
 from mixbatch.stages.common import add_params_argument, set_seeds
@@ -66,7 +66,7 @@ def _partial_dir(out: Path, stamp: str) -> Path:
     return partial
 
 
-def encode_side(side: Side, name: str, tokenizer, model, settings: EncoderSettings, batch_size: int, partial: Path) -> np.ndarray:
+def encode_side(side: Side, name: str, encoder: Encoder, batch_size: int, partial: Path) -> np.ndarray:
     """Encode one side language by language (saving each), return rows in table order."""
     langs = np.asarray(side.lang)
     out = None
@@ -76,9 +76,8 @@ def encode_side(side: Side, name: str, tokenizer, model, settings: EncoderSettin
         emb = np.load(part) if part.exists() else None
         if emb is None or len(emb) != len(rows):
             texts = [side.texts[i] for i in rows]
-            prefix = settings.query_prefix if side.is_query else settings.passage_prefix
-            max_len = settings.query_max_length if side.is_query else settings.passage_max_length
-            emb = encode_texts(tokenizer, model, texts, prefix, max_len, settings.pooling, batch_size, f"{name} {lang}")
+            kind = "query" if side.is_query else "passage"
+            emb = encode_texts(encoder, texts, kind, batch_size, f"{name} {lang}")
             with atomic_path(part) as tmp, open(tmp, "wb") as f:
                 np.save(f, emb, allow_pickle=False)
         else:
@@ -104,12 +103,12 @@ def run(dataset: str, aligned: Path, model_dir: Path, out: Path, encode: dict, m
         else:  # a corpus-less run must not leave an older run's passages to be scored
             for stale in ("candidates.npy", "candidates_ids.parquet"):
                 (out / stale).unlink(missing_ok=True)
-    tokenizer, model = load_encoder(model_dir, settings)
+    encoder = load_encoder(model_dir, settings)
     partial = _partial_dir(out, fingerprint(model_dir, settings, encode["candidate_text"]))
     id_col = {"questions": "qid", "candidates": "cid"}
     for name, side in sides.items():
         start = time.perf_counter()
-        emb = encode_side(side, name, tokenizer, model, settings, encode["batch_size"], partial)
+        emb = encode_side(side, name, encoder, encode["batch_size"], partial)
         emb = emb.astype(np.float16 if encode["dtype"] == "float16" else np.float32)
         with atomic_path(out / f"{name}.npy") as tmp, open(tmp, "wb") as f:
             np.save(f, emb, allow_pickle=False)

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from mixbatch.config import load_params
+from mixbatch.data.datasets import LAREQA_DATASETS
 from mixbatch.grid import expand_runs
 from mixbatch.io import atomic_dir, atomic_path
 from mixbatch.report import collect, plots
@@ -98,7 +99,7 @@ def run(metrics_dir: Path, train_dir: Path, out: Path, assets: Path, params: dic
         if missing:
             lines += [f"Missing metrics (not run yet or failed): {', '.join(missing)}", ""]
         for dataset in datasets:
-            if dataset in collect.LAREQA_DATASETS:
+            if dataset in LAREQA_DATASETS:
                 lines += _lareqa_section(tmp, rel, metrics, runs, dataset, seen, rel_plots)
             elif dataset == "tatoeba":
                 table = collect.tatoeba_table(metrics, runs)
