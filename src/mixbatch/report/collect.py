@@ -32,6 +32,14 @@ def load_metrics(metrics_dir: Path, runs: list[str], datasets: list[str]) -> dic
     return out
 
 
+def _scored(metrics: dict, runs: dict[str, dict], dataset: str):
+    """(run, its config, its metrics on `dataset`) for the runs that have them, in run order."""
+    for run, cfg in runs.items():
+        m = metrics.get(run, {}).get(dataset)
+        if m is not None:
+            yield run, cfg, m
+
+
 def _run_columns(run: str, cfg: dict) -> dict:
     alpha = cfg.get("alpha") if cfg["sampling"] == "hybrid" else None
     return {"run": run, "sampling": SAMPLING_LABEL.get(cfg["sampling"], cfg["sampling"]), "alpha": alpha}
@@ -40,10 +48,7 @@ def _run_columns(run: str, cfg: dict) -> dict:
 def lareqa_table(metrics: dict, runs: dict[str, dict], dataset: str) -> pd.DataFrame:
     """Table 1 + Table 2 layout: Mo./Cr./Mul. mAP, Mul. mAP@20, R@1, R@10, rank distance."""
     rows = []
-    for run, cfg in runs.items():
-        m = metrics.get(run, {}).get(dataset)
-        if m is None:
-            continue
+    for run, cfg, m in _scored(metrics, runs, dataset):
         mul = m.get("mul", {})
         rows.append({
             **_run_columns(run, cfg),
@@ -56,21 +61,15 @@ def lareqa_table(metrics: dict, runs: dict[str, dict], dataset: str) -> pd.DataF
 
 def per_lang_table(metrics: dict, runs: dict[str, dict], dataset: str, key: str = "mul_map") -> pd.DataFrame:
     """Languages x runs of one per-language metric (e.g. Mul. mAP by question language)."""
-    cols = {}
-    for run in runs:
-        m = metrics.get(run, {}).get(dataset)
-        if m is not None:
-            cols[run] = {lang: v.get(key) for lang, v in m.get("per_lang", {}).items()}
+    cols = {run: {lang: v.get(key) for lang, v in m.get("per_lang", {}).items()}
+            for run, _, m in _scored(metrics, runs, dataset)}
     return pd.DataFrame(cols)
 
 
 def seen_unseen_table(metrics: dict, runs: dict[str, dict], dataset: str, seen: list[str]) -> pd.DataFrame:
     """Macro means over seen (trained-on) and unseen question languages, per run."""
     rows = []
-    for run, cfg in runs.items():
-        m = metrics.get(run, {}).get(dataset)
-        if m is None:
-            continue
+    for run, cfg, m in _scored(metrics, runs, dataset):
         per_lang = m.get("per_lang", {})
         row = _run_columns(run, cfg)
         for group, langs in (("seen", [l for l in per_lang if l in seen]), ("unseen", [l for l in per_lang if l not in seen])):
@@ -84,10 +83,7 @@ def seen_unseen_table(metrics: dict, runs: dict[str, dict], dataset: str, seen: 
 
 def tatoeba_table(metrics: dict, runs: dict[str, dict]) -> pd.DataFrame:
     rows = []
-    for run, cfg in runs.items():
-        m = metrics.get(run, {}).get("tatoeba")
-        if m is None:
-            continue
+    for run, cfg, m in _scored(metrics, runs, "tatoeba"):
         xr, everything = m.get("mean_xtreme_r", {}), m.get("mean_all", {})
         rows.append({
             **_run_columns(run, cfg),
@@ -100,10 +96,7 @@ def tatoeba_table(metrics: dict, runs: dict[str, dict]) -> pd.DataFrame:
 
 def miracl_table(metrics: dict, runs: dict[str, dict]) -> pd.DataFrame:
     rows = []
-    for run, cfg in runs.items():
-        m = metrics.get(run, {}).get("miracl")
-        if m is None:
-            continue
+    for run, cfg, m in _scored(metrics, runs, "miracl"):
         rows.append({**_run_columns(run, cfg), "status": m.get("status", "scored"),
                      "nDCG@10": m.get("nDCG@10"), "R@100": m.get("R@100")})
     return pd.DataFrame(rows)
