@@ -20,6 +20,8 @@ rank_distance and the tie convention.
 
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -71,7 +73,8 @@ def _padded_relevant(qrel_rows: np.ndarray, n_questions: int, position: np.ndarr
     """(Q, R_max) sorted pool positions of each question's relevant candidates, -1 padded
     (pad_relevant of the _relevant_lists, vectorised)."""
     n = max(len(position), 1)
-    flat = np.unique(qrel_rows[:, 0].astype(np.int64) * n + position[qrel_rows[:, 1]])  # 1-d: fast
+    flat = np.sort(qrel_rows[:, 0].astype(np.int64) * n + position[qrel_rows[:, 1]])  # 1-d: fast
+    flat = flat[np.concatenate([[True], flat[1:] != flat[:-1]])]  # unique
     pairs = np.stack([flat // n, flat % n], axis=1)
     counts = np.bincount(pairs[:, 0], minlength=n_questions)
     if (counts == 0).any():
@@ -95,7 +98,7 @@ def _summarise(per_q: dict[str, np.ndarray], map_k: int) -> dict[str, float]:
     return out
 
 
-def rank_all(inp: LareqaInputs, block_size: int = 256, per_language: bool = True) -> tuple[tuple, dict]:
+def rank_all(inp: LareqaInputs, block_size: int = 512, per_language: bool = True) -> tuple[tuple, dict]:
     """Ranks and precisions of every question's relevant candidates, in the pooled (Mul.)
     ranking and within each candidate language Y, from ONE pass per block of questions.
 
@@ -115,56 +118,65 @@ def rank_all(inp: LareqaInputs, block_size: int = 256, per_language: bool = True
     position[order] = np.arange(len(order))
     mul_rel = _padded_relevant(inp.qrel_rows, len(inp.questions), position)
     in_order = bool((order == np.arange(len(order))).all())  # aligned tables are: no copy
-    pool = np.ascontiguousarray(inp.candidates if in_order else inp.candidates[order], dtype=np.float64)
-    questions = np.ascontiguousarray(inp.questions, dtype=np.float64)
-    if not (np.isfinite(pool).all() and np.isfinite(questions).all()):
-        raise ValueError("embeddings contain NaN or infinite values")
-    q_norms = np.sqrt(np.einsum("ij,ij->i", questions, questions))
-    c_norm_max = float(np.sqrt(np.einsum("ij,ij->i", pool, pool).max(initial=0)))
+    pool = _float_array(inp.candidates if in_order else inp.candidates[order])
+    questions = _float_array(inp.questions)
+    q_norms = np.sqrt(exact_dots(questions, questions, np.arange(len(questions)), np.arange(len(questions))))
+    c_norms = np.sqrt(exact_dots(pool, pool, np.arange(len(pool)), np.arange(len(pool))))
+    if not (np.isfinite(q_norms).all() and np.isfinite(c_norms).all()):  # a NaN or inf anywhere
+        raise ValueError("embeddings contain NaN or infinite values (or values too large to square)")
+    c_norm_max = float(c_norms.max(initial=0))
     if max(float(q_norms.max(initial=0)), c_norm_max) > 1e15:
         raise ValueError("embedding norms above 1e15: normalise the embeddings")  # float32 range
-    pool32, questions32 = pool.astype(np.float32), questions.astype(np.float32)
+    pool32, questions32 = pool.astype(np.float32, copy=False), questions.astype(np.float32, copy=False)
     eps = float32_error_bound(pool.shape[1], q_norms, c_norm_max)
     langs, cand_group = np.unique(inp.candidate_lang[order], return_inverse=True)
-    # rows x groups x float32 x columns must pack into an int64 sort key
-    key_bits = 32 + max(len(pool) - 1, 1).bit_length() + (len(langs) - 1).bit_length()
-    block_size = max(1, min(block_size, 2 ** (62 - key_bits) - 1))
+    block_size = max(1, min(block_size, len(questions)))
     valid = mul_rel >= 0
-    rel_scores = relevant_scores(questions, pool, mul_rel)
     rel_group = cand_group[np.maximum(mul_rel, 0)]
     mul = (np.zeros(mul_rel.shape, np.int64), np.zeros(mul_rel.shape))
     per_y_all = (np.zeros(mul_rel.shape, np.int64), np.zeros(mul_rel.shape))
-    # The next block's sgemm runs in a worker thread (numpy releases the GIL) while this
-    # block is counted, so both run at once. BLAS itself gets one thread: its idle
-    # threads spin-wait between calls and would steal the counting thread's core.
-    # Two score buffers, reused: a fresh array per block costs page faults.
-    buffers = [np.empty((min(block_size, len(questions)), len(pool)), np.float32) for _ in range(2)]
+    # Blocks are scored by a few threads at once, each doing its block's sgemm and then
+    # its counting: both release the GIL. BLAS gets one thread per call, as its own idle
+    # threads spin-wait between calls and would steal the counting threads' cores.
+    workers = _n_workers(len(questions), block_size)
+    buffers = {}  # per thread, one score buffer reused: a fresh one per block costs page faults
 
-    def gemm(lo: int) -> np.ndarray:
-        block = questions32[lo : lo + block_size]
-        return np.matmul(block, pool32.T, out=buffers[lo // block_size % 2][: len(block)])
+    def score_block(lo: int) -> None:
+        hi = min(lo + block_size, len(questions))
+        buffer = buffers.setdefault(threading.get_ident(), np.empty((block_size, len(pool)), np.float32))
+        approx = np.matmul(questions32[lo:hi], pool32.T, out=buffer[: hi - lo])
+        rel, ok = mul_rel[lo:hi], valid[lo:hi]
+        t = relevant_scores(questions[lo:hi], pool, rel)
+        group = rel_group[lo:hi] if per_language else None
+        n_mul, n_y = nonrelevant_counts(
+            approx, eps[lo:hi], rel, t, lambda r, c: exact_dots(questions, pool, lo + r, c),
+            group, cand_group if per_language else None,
+        )
+        mul[0][lo:hi], mul[1][lo:hi] = ranks_from_counts(t, ok, n_mul)
+        if per_language:
+            per_y_all[0][lo:hi], per_y_all[1][lo:hi] = ranks_from_counts(t, ok, n_y, group)
 
-    with _one_blas_thread(), ThreadPoolExecutor(max_workers=1) as worker:
-        pending = worker.submit(gemm, 0)
-        for lo in range(0, len(questions), block_size):
-            hi = min(lo + block_size, len(questions))
-            approx = pending.result()
-            if hi < len(questions):
-                pending = worker.submit(gemm, hi)
-            rel, ok, t = mul_rel[lo:hi], valid[lo:hi], rel_scores[lo:hi]
-            group = rel_group[lo:hi] if per_language else None
-            n_mul, n_y = nonrelevant_counts(
-                approx, eps[lo:hi], rel, t, lambda r, c: exact_dots(questions[lo + r], pool[c]),
-                group, cand_group if per_language else None,
-            )
-            mul[0][lo:hi], mul[1][lo:hi] = ranks_from_counts(t, ok, n_mul)
-            if per_language:
-                per_y_all[0][lo:hi], per_y_all[1][lo:hi] = ranks_from_counts(t, ok, n_y, group)
+    with _one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool_:
+        for done in [pool_.submit(score_block, lo) for lo in range(0, len(questions), block_size)]:
+            done.result()  # re-raises a worker's error
     per_y = {}
     if per_language:
         for g, y in enumerate(langs.tolist()):
             per_y[y] = _pack(valid & (rel_group == g), per_y_all)
     return mul, per_y
+
+
+def _float_array(x: np.ndarray) -> np.ndarray:
+    """Embeddings as C-contiguous float32 (kept, or float16 widened: both exact) or float64.
+    Scores are float64 either way (kernels.pair_dots widens each element)."""
+    dtype = np.float32 if x.dtype in (np.float16, np.float32) else np.float64
+    return np.ascontiguousarray(x, dtype=dtype)
+
+
+def _n_workers(n_questions: int, block_size: int) -> int:
+    """One scoring thread per core this process may use, no more than there are blocks."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, -(-n_questions // block_size)))
 
 
 def _one_blas_thread():
@@ -232,7 +244,7 @@ def macro(pairs: dict[tuple[str, str], dict], same_language: bool) -> dict[str, 
     return out
 
 
-def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: int = 256) -> dict:
+def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: int = 512) -> dict:
     """All LAReQA settings, shaped for results/metrics/<run>/<dataset>.json:
     {"mo", "cr", "mul", "per_lang", "pairs"}; pairs keyed "X->Y"."""
     inp.validate()

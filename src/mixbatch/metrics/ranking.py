@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mixbatch.metrics.kernels import count_block, pair_dots
+
 
 def pad_relevant(relevant: list[np.ndarray]) -> np.ndarray:
     """Pack per-question lists of relevant pool indices into a (Q, R_max) array, -1 padded."""
@@ -132,37 +134,23 @@ def per_question_metrics(
 # get their float64 score computed. The counts are therefore exactly the float64 ones.
 
 
-def exact_dots(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise float64 inner products <a_i, b_i>: THE float64 score. numpy's einsum
-    kernel for contiguous rows sums in an order fixed by the row length alone, so a
-    pair's score never depends on where it sits in a batch (equal vectors tie exactly;
-    tests pin this, and that relevant_scores' batched einsums give the same bits)."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    return np.einsum("ij,ij->i", a, np.ascontiguousarray(b, dtype=np.float64))
+def exact_dots(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """float64 inner products <a[rows[i]], b[cols[i]]>: THE float64 score. Each pair is
+    summed in one fixed order wherever and with whatever else it is asked for
+    (kernels.pair_dots), so equal vectors tie exactly."""
+    a, b = (np.asarray(x) for x in (a, b))
+    a, b = (np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64) for x in (a, b))
+    rows, cols = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
+    if a.shape[1:] != b.shape[1:] or a.ndim != 2:
+        raise ValueError(f"vectors of shapes {a.shape} and {b.shape} have no row-wise inner product")
+    return pair_dots(a, b, np.ascontiguousarray(rows).ravel(), np.ascontiguousarray(cols).ravel()).reshape(rows.shape)
 
 
 def relevant_scores(questions: np.ndarray, pool: np.ndarray, relevant: np.ndarray) -> np.ndarray:
-    """(Q, R) float64 scores of each question's relevant candidates (-inf for padding),
-    with exact_dots' einsum kernel (the same bits). Questions with the same relevant list
-    (the translations of one question) form a group whose candidates are gathered once."""
-    lists, group = np.unique(relevant, axis=0, return_inverse=True)
-    sizes = np.bincount(group)
-    order = np.argsort(group, kind="stable")
-    slot = np.empty_like(group)
-    slot[order] = np.arange(len(group)) - (np.cumsum(sizes) - sizes)[group[order]]
-    out = np.empty(relevant.shape)
-    if len(lists) * sizes.max(initial=1) <= 2 * len(relevant):  # padding stays small
-        members = np.zeros((len(lists), sizes.max(initial=1)), dtype=np.int64)
-        members[group, slot] = np.arange(len(group))
-        scores = np.empty(members.shape + lists.shape[1:])
-        for lo in range(0, len(lists), 256):  # chunks: small temporaries
-            sel = slice(lo, lo + 256)
-            scores[sel] = np.einsum("gqd,grd->gqr", questions[members[sel]], pool[np.maximum(lists[sel], 0)])
-        out[:] = scores[group, slot]
-    else:
-        for lo in range(0, len(relevant), 1024):
-            rel = np.maximum(relevant[lo : lo + 1024], 0)
-            out[lo : lo + 1024] = np.einsum("bd,brd->br", questions[lo : lo + 1024], pool[rel])
+    """(Q, R) float64 scores (exact_dots) of each question's relevant candidates, -inf
+    for padding (-1)."""
+    rows = np.broadcast_to(np.arange(len(relevant))[:, None], relevant.shape)
+    out = exact_dots(questions, pool, rows, np.maximum(relevant, 0))
     return np.where(relevant >= 0, out, -np.inf)
 
 
@@ -184,44 +172,11 @@ def float32_error_bound(dim: int, q_norms: np.ndarray, c_norm_max: float) -> np.
 
 
 def _float32_out(x: np.ndarray, up: bool) -> np.ndarray:
-    """x (float64) as float32 rounded towards +inf (up) or -inf, so the band only widens;
-    -0.0 made +0.0 (the sort keys order them, comparisons do not)."""
+    """x (float64) as float32 rounded towards +inf (up) or -inf, so the band only widens."""
     y = x.astype(np.float32)
     wrong = (y < x) if up else (y > x)
     y[wrong] = np.nextafter(y[wrong], np.float32(np.inf if up else -np.inf))
-    return y + np.float32(0)
-
-
-def _ordered_bits(v: np.ndarray, positive: bool) -> np.ndarray:
-    """float32 -> integers with the same order (no NaN, no -0.0). All positive: the bit
-    pattern itself (int32); else flipped for negatives and shifted to [0, 2^32)."""
-    if positive:
-        return v.view(np.int32)
-    b = v.view(np.int32).copy()
-    b ^= (b >> 31) & 0x7FFFFFFF
-    return b.astype(np.int64) + 2**31
-
-
-def _sorted_keys(approx, lowest, cand_group, gbits, cbits, positive):
-    """Sorted int64 keys (row, group, float32 score, column) of the entries >= lowest[row];
-    built in place, as this runs on every candidate above a row's lowest band."""
-    n = approx.shape[1]
-    flat = np.flatnonzero(approx >= lowest[:, None])
-    vals = approx.ravel().take(flat)
-    if not positive:
-        vals += np.float32(0)  # -0.0 -> +0.0
-    keys = flat // n
-    cols = flat
-    cols -= keys * n
-    if cand_group is not None:
-        keys <<= gbits
-        keys |= cand_group.take(cols)
-    keys <<= 32
-    keys |= _ordered_bits(vals, positive)
-    keys <<= cbits
-    keys |= cols
-    keys.sort()
-    return keys
+    return y
 
 
 def nonrelevant_counts(approx, eps, relevant, rel_exact, exact, group=None, cand_group=None):
@@ -232,41 +187,29 @@ def nonrelevant_counts(approx, eps, relevant, rel_exact, exact, group=None, cand
     entries are overwritten. relevant: (B, R) pool indices, -1 = padding. rel_exact:
     (B, R) float64 scores of the relevant candidates. exact(rows, cols): float64 scores
     of (block row, pool index) pairs, asked once per pair. With group (B, R) and
-    cand_group (N,) (small ints), also the counts over the candidates of each relevant
-    candidate's own group; else None.
-    How: the candidates at or above a row's lowest band are pulled out (few, once the
-    model is any good) and sorted by (row, group, float32 score, column) packed in one
-    int64; each threshold is then two binary searches, and its band a slice.
+    cand_group (N,) (small ints, sorted: each group a contiguous run of columns), also
+    the counts over the candidates of each relevant candidate's own group; else None.
+    How: kernels.count_block settles every candidate outside the band [t - eps,
+    t + eps] of each threshold t in one compiled pass; the few inside are decided by
+    their float64 score.
     """
     b_size, n = approx.shape
     valid = relevant >= 0
     approx[np.nonzero(valid)[0], relevant[valid]] = -np.inf
     t = np.where(valid, rel_exact, np.inf)
     lo, hi = _float32_out(t - eps[:, None], up=False), _float32_out(t + eps[:, None], up=True)
-    n_groups = 1 if group is None else int(cand_group.max(initial=0)) + 1
-    cbits, gbits = max(n - 1, 1).bit_length(), (n_groups - 1).bit_length()
-    if b_size.bit_length() + gbits + 32 + cbits > 63:
-        raise ValueError(f"block of {b_size} rows x {n} candidates is too large for int64 sort keys")
-    lowest = lo.min(axis=1)
-    positive = bool(lowest.min(initial=np.inf) > 0)
-    keys = _sorted_keys(approx, lowest, cand_group if group is not None else None, gbits, cbits, positive)
-    # queries [b, g, k]: the candidates of row b and group g against threshold k
-    q_seg = (np.arange(b_size)[:, None] << gbits) | np.arange(n_groups)[None, :]
-    q_seg = np.broadcast_to(q_seg[:, :, None], (b_size, n_groups, t.shape[1]))
-    start = np.searchsorted(keys, (q_seg << 32) << cbits)
-    end = np.searchsorted(keys, ((q_seg + 1) << 32) << cbits)
-    band_lo = np.maximum(np.searchsorted(keys, ((q_seg << 32) | _ordered_bits(lo, positive)[:, None, :]) << cbits), start)
-    top = (((q_seg << 32) | _ordered_bits(hi, positive)[:, None, :]) << cbits) | ((1 << cbits) - 1)
-    band_hi = np.minimum(np.searchsorted(keys, top, side="right"), end)
-    counts = end - band_hi  # surely above
-    width = np.maximum(band_hi - band_lo, 0).ravel()
-    owner = np.repeat(np.arange(width.size), width)  # flat [b, g, k] of each band member
-    member = np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width) + band_lo.ravel()[owner]
-    if len(member):
-        b_row, k = owner // counts[0].size, owner % t.shape[1]
-        pair, inverse = np.unique(b_row * n + (keys[member] & ((1 << cbits) - 1)), return_inverse=True)
-        hit = exact(pair // n, pair % n)[inverse] >= t[b_row, k]
-        counts += np.bincount(owner[hit], minlength=width.size).reshape(counts.shape)
+    if group is None:
+        cand_group, group_starts = np.zeros(n, dtype=np.int64), np.array([0, n])
+    else:
+        cand_group = np.asarray(cand_group, dtype=np.int64)
+        if (np.diff(cand_group) < 0).any():
+            raise ValueError("cand_group must be sorted: each group a contiguous run of columns")
+        group_starts = np.searchsorted(cand_group, np.arange(int(cand_group.max(initial=0)) + 2))
+    counts, band_row, band_col, band_k = count_block(approx, lo, hi, group_starts)
+    if len(band_row):
+        pair, inverse = np.unique(band_row * n + band_col, return_inverse=True)
+        hit = exact(pair // n, pair % n)[inverse] >= t[band_row, band_k]
+        np.add.at(counts, (band_row[hit], cand_group[band_col[hit]], band_k[hit]), 1)
     same = None
     if group is not None:
         same = np.take_along_axis(counts, group[:, None, :], axis=1)[:, 0, :]
