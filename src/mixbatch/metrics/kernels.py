@@ -137,6 +137,6 @@ def pair_dots(a, b, rows, cols):
             s7 += np.float64(x[d + 7]) * np.float64(y[d + 7])
         tail = 0.0
         for d in range(head, dim):
-            tail += float(x[d]) * float(y[d])
+            tail += np.float64(x[d]) * np.float64(y[d])
         out[i] = (((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))) + tail
     return out
