@@ -7,11 +7,11 @@ random unit vectors of --dim on the real XQuAD-R tables and qrels. Writes
 benchmarks/out/score/results.json. Numbers go into notes as ratios, never into tests.
 
 mixbatch side: rank_all + per-question AP. Timed apart: kernel_load_s, the process's
-first call on a tiny input (numba imports its compiler and loads the compiled kernels
-from its on-disk cache, or compiles them on a machine's first run: once per process,
-like an import); then cold (the first call on the real data) and warm (median of
---repeats further calls). Speedups are given for both, and for cold + kernel load. Reference side: the
-loop in float64 (the scores mixbatch ranks by, so the APs must agree to ~1e-16) and in
+first call on a tiny input of the same dtype (numba imports its compiler and loads the
+compiled kernels from its on-disk cache, or compiles them on a machine's first run:
+once per process, like an import); then cold (the first call on the real data) and
+warm (median of --repeats further calls). Speedups are given for both, and for cold +
+kernel load. Reference side: the loop in float64 (the scores mixbatch ranks by, so the APs must agree to ~1e-16) and in
 float32 (the dtype the embeddings are stored in: a cheaper GEMV per question, so the
 harder baseline). Run it on an otherwise idle machine: the two sides use cores
 differently (mixbatch one scoring thread per core, the reference loop mostly one).
@@ -80,7 +80,8 @@ def main() -> None:
         return per_question_metrics(rank, prec)["ap"], time.perf_counter() - start
 
     start = time.perf_counter()  # once per process: numba imports its compiler, loads the kernels
-    tiny = LareqaInputs(np.eye(2), np.eye(2), np.array(["a", "b"]), np.array(["a", "b"]), np.array([(0, 0), (1, 1)]))
+    eye = np.eye(2, dtype=q.dtype)  # the real data's dtype: numba loads one kernel per dtype
+    tiny = LareqaInputs(eye, eye, np.array(["a", "b"]), np.array(["a", "b"]), np.array([(0, 0), (1, 1)]))
     rank_all(tiny)
     t_load = time.perf_counter() - start
     fast, t_cold = mixbatch_ap()

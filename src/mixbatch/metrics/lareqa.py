@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixbatch.metrics.ranking import (
+    as_float_vectors,
     exact_dots,
     float32_error_bound,
     nonrelevant_counts,
@@ -118,8 +119,8 @@ def rank_all(inp: LareqaInputs, block_size: int = 512, per_language: bool = True
     position[order] = np.arange(len(order))
     mul_rel = _padded_relevant(inp.qrel_rows, len(inp.questions), position)
     in_order = bool((order == np.arange(len(order))).all())  # aligned tables are: no copy
-    pool = _float_array(inp.candidates if in_order else inp.candidates[order])
-    questions = _float_array(inp.questions)
+    pool = as_float_vectors(inp.candidates if in_order else inp.candidates[order])
+    questions = as_float_vectors(inp.questions)
     q_norms = np.sqrt(exact_dots(questions, questions, np.arange(len(questions)), np.arange(len(questions))))
     c_norms = np.sqrt(exact_dots(pool, pool, np.arange(len(pool)), np.arange(len(pool))))
     if not (np.isfinite(q_norms).all() and np.isfinite(c_norms).all()):  # a NaN or inf anywhere
@@ -164,13 +165,6 @@ def rank_all(inp: LareqaInputs, block_size: int = 512, per_language: bool = True
         for g, y in enumerate(langs.tolist()):
             per_y[y] = _pack(valid & (rel_group == g), per_y_all)
     return mul, per_y
-
-
-def _float_array(x: np.ndarray) -> np.ndarray:
-    """Embeddings as C-contiguous float32 (kept, or float16 widened: both exact) or float64.
-    Scores are float64 either way (kernels.pair_dots widens each element)."""
-    dtype = np.float32 if x.dtype in (np.float16, np.float32) else np.float64
-    return np.ascontiguousarray(x, dtype=dtype)
 
 
 def _n_workers(n_questions: int, block_size: int) -> int:

@@ -134,12 +134,19 @@ def per_question_metrics(
 # get their float64 score computed. The counts are therefore exactly the float64 ones.
 
 
+def as_float_vectors(x: np.ndarray) -> np.ndarray:
+    """Vectors as a C-contiguous array of a dtype exact_dots takes: float32 (kept, or
+    float16 widened) or float64 (anything else). Widening is exact, so the scores are
+    those of the values given."""
+    x = np.asarray(x)
+    return np.ascontiguousarray(x, dtype=np.float32 if x.dtype in (np.float16, np.float32) else np.float64)
+
+
 def exact_dots(a: np.ndarray, b: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """float64 inner products <a[rows[i]], b[cols[i]]>: THE float64 score. Each pair is
     summed in one fixed order wherever and with whatever else it is asked for
     (kernels.pair_dots), so equal vectors tie exactly."""
-    a, b = (np.asarray(x) for x in (a, b))
-    a, b = (np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64) for x in (a, b))
+    a, b = as_float_vectors(a), as_float_vectors(b)
     rows, cols = np.broadcast_arrays(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))
     if a.shape[1:] != b.shape[1:] or a.ndim != 2:
         raise ValueError(f"vectors of shapes {a.shape} and {b.shape} have no row-wise inner product")
