@@ -42,9 +42,10 @@ def write_split(split_dir: Path, dataset: str, train: dict[str, int], valid: dic
 
 def write_params(path: Path, shards: dict | None = None, runs: dict | None = None,
                  datasets: list[str] | None = None, seed: int = 13) -> Path:
-    """A params file with the given `shards`/`runs` sections (schema defaults fill the rest)."""
-    params = {"seed": seed, "split": {"datasets": datasets or ["mlqa-r"]}, "shards": shards or {}}
+    """A params file with the given `shards` section and `grid.runs` (schema defaults fill
+    the rest); `grid.seeds` is [seed], the seed the tests pass to `mixbatch shards --seed`."""
+    params = {"grid": {"seeds": [seed]}, "split": {"datasets": datasets or ["mlqa-r"]}, "shards": shards or {}}
     if runs is not None:
-        params["runs"] = runs
+        params["grid"]["runs"] = runs
     path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
     return path

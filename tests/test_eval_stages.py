@@ -30,7 +30,8 @@ def lareqa_run(tmp_path_factory, tiny_model_dir):
 def _score(root, aligned, params, emb, dataset="xquad-r"):
     metrics = root / "metrics" / f"{dataset}.json"
     rc = cli(["score", "--dataset", dataset, "--aligned", str(aligned), "--embeddings", str(emb),
-              "--metrics", str(metrics), "--plots", str(root / "plots" / dataset), "--params", str(params)])
+              "--metrics", str(metrics), "--plots", str(root / "plots" / dataset),
+              "--details", str(root / "details" / dataset), "--params", str(params)])
     return rc, metrics
 
 
@@ -61,10 +62,17 @@ def test_encode_resumes_from_a_finished_language(lareqa_run, tiny_model_dir):
 
     root, aligned, params, emb = lareqa_run
     out = root / "emb_resume"
+    from mixbatch.config import load_params
+    from mixbatch.model import precision as P
+    from mixbatch.stages.encode import compute_layout
+
     settings = settings_from_params({})
+    encode = load_params(params)["encode"]
+    cpu = __import__("torch").device("cpu")
+    compute = {**compute_layout(0, cpu), **P.resolve(encode["precision"], cpu).as_dict()}
     partial = out / ".partial"
     partial.mkdir(parents=True)
-    (partial / "fingerprint.txt").write_text(fingerprint(tiny_model_dir, settings, "sentence") + "\n")
+    (partial / "fingerprint.txt").write_text(fingerprint(tiny_model_dir, settings, encode, compute) + "\n")
     n_de = int((pd.read_parquet(aligned / "questions.parquet")["lang"] == "de").sum())
     marker = np.full((n_de, 32), 0.5, dtype=np.float32)
     np.save(partial / "questions.de.npy", marker)
@@ -84,26 +92,56 @@ def test_index_and_score_lareqa(lareqa_run):
     assert index.ntotal == len(np.load(emb / "candidates.npy"))
     rc, metrics = _score(root, aligned, params, emb)
     assert rc == 0
-    m = json.loads(metrics.read_text())
-    assert set(m) == {"mo", "cr", "mul", "per_lang", "pairs"}
-    assert set(m["mul"]) >= {"map", "map@20", "r@1", "r@10", "rank_distance"}
+    headline = json.loads(metrics.read_text())
+    assert set(headline) == {"mo_map", "cr_map", "mul_map", "mul_map@20", "mul_r@1", "mul_r@10", "rank_distance",
+                             "n_questions"}
+    m = json.loads((root / "details" / "xquad-r" / "full.json").read_text())
+    assert set(m) == {"mo", "cr", "mul", "per_lang", "pairs", "mix"}
     assert len(m["pairs"]) == 9 and m["pairs"]["en->el"]["n_skipped"] == 1
-    assert 0 < m["mul"]["map"] <= 1
-    assert (root / "plots" / "xquad-r" / "map_heatmap.png").stat().st_size > 1000
+    assert 0 < m["mul"]["map"] <= 1 and headline["mul_map"] == m["mul"]["map"]
+    assert (root / "details" / "xquad-r" / "map_heatmap.png").stat().st_size > 1000
     assert len(pd.read_csv(root / "plots" / "xquad-r" / "pairs.csv")) == 9
+    assert set(pd.read_csv(root / "plots" / "xquad-r" / "per_lang.csv")["lang"]) == {"de", "el", "en"}
+    # per-question rows: mo and mul for every question, cr for every other language with an answer
+    questions = pd.read_parquet(root / "details" / "xquad-r" / "questions.parquet")
+    counts = questions["setting"].value_counts().to_dict()
+    assert counts == {"mul": 8, "mo": 8, "cr": 14}  # q3 exists in en/de only and has no el answer
+
+
+def test_score_params_follow_map_k_and_recall_ks(lareqa_run, tmp_path):
+    root, aligned, _, emb = lareqa_run
+    params = write_params(tmp_path / "params.yaml", score={"map_k": 3, "recall_ks": [2, 5]})
+    rc, metrics = _score(tmp_path, aligned, params, emb)
+    assert rc == 0
+    assert {"mul_map@3", "mul_r@2", "mul_r@5"} <= set(json.loads(metrics.read_text()))
+    questions = pd.read_parquet(tmp_path / "details" / "xquad-r" / "questions.parquet")
+    assert {"ap@3", "r@2", "r@5"} <= set(questions.columns)
+
+
+def test_a_failing_score_leaves_nothing_behind(lareqa_run, tmp_path, capsys):
+    root, aligned, params, emb = lareqa_run
+    broken = tmp_path / "emb"
+    shutil.copytree(emb, broken)
+    (broken / "candidates.npy").write_bytes((emb / "candidates.npy").read_bytes()[:100])  # truncated
+    rc, metrics = _score(tmp_path, aligned, params, broken)
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "candidates.npy: not a readable .npy array" in err and "Traceback" not in err
+    assert not metrics.exists() and not (tmp_path / "plots").exists() and not (tmp_path / "details").exists()
 
 
 def test_score_tatoeba(tmp_path, tiny_model_dir):
     aligned = write_tatoeba(tmp_path / "tatoeba")
-    params = write_params(tmp_path / "params.yaml", score={"tatoeba_languages": "all"},
+    params = write_params(tmp_path / "params.yaml", score={"tatoeba_headline": "all"},
                           encode={"tatoeba_languages": "all"})
     emb = tmp_path / "emb"
     assert cli(["encode", "--dataset", "tatoeba", "--aligned", str(aligned), "--model", str(tiny_model_dir),
                 "--out", str(emb), "--params", str(params)]) == 0
     rc, metrics = _score(tmp_path, aligned, params, emb, "tatoeba")
     assert rc == 0
-    m = json.loads(metrics.read_text())
+    m = json.loads((tmp_path / "details" / "tatoeba" / "full.json").read_text())
     assert set(m["per_lang"]) == {"deu", "ell"} and m["mean"] == m["mean_all"]
+    assert json.loads(metrics.read_text())["acc"] == m["mean"]["mean"]
 
 
 def test_tatoeba_language_selection(tmp_path, tiny_model_dir, capsys):
@@ -114,7 +152,7 @@ def test_tatoeba_language_selection(tmp_path, tiny_model_dir, capsys):
                 "--out", str(emb), "--params", str(params)]) == 0
     assert set(pd.read_parquet(emb / "questions_ids.parquet")["lang"]) == {"ell"}
     rc, metrics = _score(tmp_path, aligned, params, emb, "tatoeba")
-    assert rc == 0 and set(json.loads(metrics.read_text())["per_lang"]) == {"ell"}
+    assert rc == 0 and set(json.loads((tmp_path / "details" / "tatoeba" / "full.json").read_text())["per_lang"]) == {"ell"}
     # the default (the XQuAD-R languages) names what the data lacks
     params = write_params(tmp_path / "params.yaml")
     assert cli(["encode", "--dataset", "tatoeba", "--aligned", str(aligned), "--model", str(tiny_model_dir),

@@ -138,3 +138,32 @@ def test_grad_cache_replays_dropout(tiny_model_dir):
     loss = info_nce(embs[0], embs[1], ids, embs[2], T)
     loss.backward()
     _assert_same(cached, (loss.detach(), _grads(enc)))
+
+
+def test_identical_positives_under_other_ids_are_not_negatives():
+    """Two questions (ids a, b) whose answer is the same sentence: each one's positive must
+    not be the other's negative, though their ids differ; a different text still is."""
+    from mixbatch.model.loss import normalise_text, text_codes
+
+    q = unit([1.0, 0.0], [0.9, 0.1], [0.0, 1.0])
+    p = unit([1.0, 0.1], [1.0, 0.1], [0.2, 1.0])
+    positives = ["The port of Mombasa.", "the  port of MOMBASA.", "A river."]
+    assert normalise_text(positives[0]) == normalise_text(positives[1])
+    ids, texts = id_codes(["a", "b", "c"]), text_codes(positives)
+    got = info_nce(q, p, ids, temperature=T, texts=texts)
+    assert float(got) == pytest.approx(hand_loss(q, p, [0, 1, 2], masked={(0, 1), (1, 0)}), rel=1e-12)
+    # without the text codes the duplicate counts as a negative: a larger loss
+    assert float(info_nce(q, p, ids, temperature=T)) > float(got) + 0.1
+
+
+def test_hard_negative_equal_to_the_positive_is_masked():
+    from mixbatch.model.loss import text_codes
+
+    q = unit([1.0, 0.0], [0.0, 1.0])
+    p = unit([1.0, 0.1], [0.1, 1.0])
+    n = unit([1.0, 0.1], [1.0, 1.0])  # row 0's negative is its own positive's text
+    ids = id_codes(["a", "b"])
+    pos, neg = text_codes(["Mombasa.", "Nile."]), text_codes(["mombasa.", "Somewhere else."])
+    got = info_nce(q, p, ids, n, T, pos, neg)
+    cands = torch.cat([p, n])
+    assert float(got) == pytest.approx(hand_loss(q, cands, [0, 1], masked={(0, 2)}), rel=1e-12)

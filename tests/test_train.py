@@ -1,5 +1,6 @@
 """`mixbatch train` end to end on the tiny model: outputs, determinism, resume after SIGKILL,
-best-checkpoint selection, multi-process smoke run, and bad input."""
+checkpoints valid only for their own training, best-checkpoint selection, bf16, a
+multi-process smoke run, and bad input."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from mixbatch.cli import main as cli
 from train_shards_fixture import write_shards
 
 TRAIN = {"lr": 1e-3, "warmup_ratio": 0.2, "eval_every": 2, "checkpoint_every": 2, "patience": 0,
-         "threads": 1, "freeze_word_embeddings": False}
+         "threads": 1, "freeze_word_embeddings": False, "precision": "fp32"}
 MODEL = {"query_max_length": 16, "passage_max_length": 24}
 
 
@@ -40,7 +41,7 @@ def params_file(folder: Path, **train) -> Path:
 
 
 def train_args(tmp: Path, model_dir: Path, shards: Path, params: Path, name: str = "run") -> list[str]:
-    return ["train", "--params", str(params), "--base-model", str(model_dir), "--shards", str(shards),
+    return ["train", "--params", str(params), "--seed", "5", "--base-model", str(model_dir), "--shards", str(shards),
             "--out", str(tmp / name / "model"), "--log", str(tmp / name / "log.csv"),
             "--metrics", str(tmp / name / "metrics.json"), "--checkpoints", str(tmp / name / "ckpt")]
 
@@ -76,7 +77,9 @@ def test_train_writes_model_log_metrics_and_is_deterministic(tmp_path, tiny_mode
     # the saved model is the best checkpoint, with its encoder settings
     saved = json.loads((tmp_path / "a" / "model" / "mixbatch_encoder.json").read_text())
     assert saved["query_max_length"] == 16
-    assert (tmp_path / "a" / "ckpt" / "latest.pt").exists()
+    assert metrics["precision"] == "fp32" and "fp32 requested" in metrics["precision_reason"]
+    # a finished run leaves nothing that another run could resume from
+    assert not (tmp_path / "a" / "ckpt").exists()
 
 
 def test_training_changes_only_trainable_weights(tmp_path, tiny_model_dir, shards):
@@ -103,6 +106,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def test_resume_after_sigkill_gives_the_uninterrupted_weights(tmp_path, tiny_model_dir, shards):
+    """A resumed run is bit-identical to an uninterrupted one."""
     params = params_file(tmp_path)
     assert cli(train_args(tmp_path, tiny_model_dir, shards, params, "straight")) == 0
 
@@ -128,10 +132,71 @@ def test_resume_after_sigkill_gives_the_uninterrupted_weights(tmp_path, tiny_mod
         [(r["step"], r["loss"], r["val_loss"], r["lr"]) for r in resumed]
 
 
-def test_changed_params_start_afresh(tmp_path, tiny_model_dir, shards):
-    assert cli(train_args(tmp_path, tiny_model_dir, shards, params_file(tmp_path, max_steps=4))) == 0
-    assert cli(train_args(tmp_path, tiny_model_dir, shards, params_file(tmp_path, max_steps=6))) == 0
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["steps"] == 6
+def _interrupted_checkpoint(tmp_path, model_dir, shards, params, env) -> Path:
+    """Kill a run once it has written its step-4 checkpoint; return the checkpoint folder."""
+    args = train_args(tmp_path, model_dir, shards, params, "first")
+    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, *args], stderr=subprocess.DEVNULL, env=env)
+    ckpt = tmp_path / "first" / "ckpt" / "latest.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists() and torch.load(ckpt, weights_only=False)["state"]["step"] >= 4:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return tmp_path / "first" / "ckpt"
+
+
+@pytest.mark.parametrize("change", ["nothing", "params", "code", "base-model", "shards"])
+def test_a_checkpoint_of_another_training_is_not_resumed(tmp_path, tiny_model_dir, shards, change):
+    """Params, the training code, the base model's bytes and the shards' bytes are all in the
+    fingerprint: after any of them changes, the run trains from step 0 (and without a
+    change it resumes). The code is a copy of src/ that the test edits."""
+    import shutil
+
+    model_dir, shard_dir, src = tmp_path / "base", tmp_path / "shards", tmp_path / "src"
+    shutil.copytree(tiny_model_dir, model_dir)
+    shutil.copytree(shards, shard_dir)
+    shutil.copytree(Path(__file__).resolve().parents[1] / "src", src, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    params = params_file(tmp_path)
+    ckpt = _interrupted_checkpoint(tmp_path, model_dir, shard_dir, params, env)
+    assert (ckpt / "latest.pt").exists()
+    if change == "params":
+        params = params_file(tmp_path, lr=2e-3)
+    elif change == "base-model":
+        weights = load_file(model_dir / "model.safetensors")
+        weights["encoder.layer.0.output.dense.bias"] += 0.01
+        from safetensors.torch import save_file
+        save_file(weights, model_dir / "model.safetensors", metadata={"format": "pt"})
+    elif change == "shards":
+        first = shard_dir / "shard-00000.parquet"
+        pd.read_parquet(first).assign(query=lambda df: df["query"] + " !").to_parquet(first, index=False)
+    elif change == "code":
+        with open(src / "mixbatch" / "model" / "loss.py", "a") as f:
+            f.write("\n# an edit\n")
+    proc = subprocess.run([sys.executable, "-m", "mixbatch.cli", *train_args(tmp_path, model_dir, shard_dir, params, "first")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert ("from another training" in proc.stderr) == (change != "nothing")
+    assert ("resumed from step" in proc.stderr) == (change == "nothing")
+    assert json.loads((tmp_path / "first" / "metrics.json").read_text())["steps"] == 12
+    assert not ckpt.exists()
+
+
+def test_bf16_step_lowers_the_loss_as_fp32_does(tmp_path, tiny_model_dir, shards):
+    """bf16 compute (fp32 master weights): same trajectory up to rounding, loss goes down."""
+    for precision in ("fp32", "bf16"):
+        params = params_file(tmp_path, precision=precision, max_steps=8, eval_every=4, lr=3e-3)
+        assert cli(train_args(tmp_path, tiny_model_dir, shards, params, precision)) == 0
+    logs = {p: [float(r["val_loss"]) for r in csv.DictReader(open(tmp_path / p / "log.csv"))] for p in ("fp32", "bf16")}
+    for p, vals in logs.items():
+        assert vals[-1] < vals[0] - 0.05, (p, vals)
+    assert logs["bf16"] == pytest.approx(logs["fp32"], abs=0.05)
+    summary = json.loads((tmp_path / "bf16" / "metrics.json").read_text())
+    assert summary["precision"] == "bf16"
+    # the saved weights are the fp32 master weights
+    assert all(t.dtype == torch.float32 for t in weights(tmp_path / "bf16" / "model").values())
 
 
 def test_two_processes_train_end_to_end(tmp_path, tiny_model_dir, shards):

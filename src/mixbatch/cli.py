@@ -19,7 +19,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "download": ("mixbatch.stages.download", "fetch a data set's files (mirror first, sha256-verified)"),
     "align": ("mixbatch.stages.align", "parse a data set into aligned Parquet tables"),
     "split": ("mixbatch.stages.split", "train/validation split of a training data set by xling_id"),
-    "shards": ("mixbatch.stages.shards", "X-X / X-Y / hybrid training and validation batches as Parquet shards"),
+    "shards": ("mixbatch.stages.shards", "X-X / X-Y / hybrid / random / mixed training and validation batches as Parquet shards"),
     # encoder and fine-tuning (issue 4): after the shards stage, before evaluation
     "prepare-model": ("mixbatch.stages.prepare_model", "build the base encoder folder (offline default from pinned wheels, or any HF model)"),
     "train": ("mixbatch.stages.train", "contrastive fine-tuning on batch shards (resumable, multi-process)"),
@@ -28,7 +28,11 @@ STAGES: dict[str, tuple[str, str]] = {
     "index": ("mixbatch.stages.index", "FAISS index over a data set's candidate embeddings"),
     "score": ("mixbatch.stages.score", "LAReQA mAP (Mo./Cr./Mul.), rank distance, Tatoeba, MIRACL metrics"),
     "report": ("mixbatch.stages.report", "paper-style tables and plots comparing every run"),
-    "compare": ("mixbatch.stages.compare", "headline metrics across result folders or DVC experiments"),
+    "export": ("mixbatch.stages.export", "a publishable sentence-transformers folder with a model card, per trained run"),
+    # tools around the pipeline
+    "compare": ("mixbatch.stages.compare", "differences between runs with intervals and p-values, across result folders or DVC experiments"),
+    "search": ("mixbatch.stages.search", "ask a trained model questions through a built index"),
+    "pipeline": ("mixbatch.stages.pipeline", "write dvc.yaml from the stage table and the grid (--check: is it current?)"),
 }
 
 
@@ -54,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         module.main(args)
     except MixbatchError as e:
         print(f"mixbatch {args.stage}: error: {e}", file=sys.stderr)
+        return 2
+    except PermissionError as e:  # an output folder that cannot be written: say which
+        print(f"mixbatch {args.stage}: error: {e.filename or 'a file'}: cannot be written or read "
+              f"({e.strerror}); check the folder's permissions", file=sys.stderr)
         return 2
     return 0
 

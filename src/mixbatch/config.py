@@ -1,8 +1,9 @@
 """Load params.yaml and validate it against workflow/schemas/params.schema.yaml.
 
-The same schema is used by Snakemake (`validate` in workflow/rules/common.smk), so the
-CLI and the workflow accept exactly the same params. Defaults declared in the schema are
-filled in. Errors name the key and what is allowed, with a spelling suggestion.
+The Snakefile validates through the same function, so the CLI and the workflow accept
+exactly the same params. Defaults declared in the schema are filled in; data set names
+are checked against mixbatch.data.datasets (where they are written once). Errors name
+the key and what is allowed, with a spelling suggestion.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from mixbatch.data import datasets
 from mixbatch.errors import MixbatchError
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "params.schema.yaml"
@@ -69,6 +71,27 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{key}: {error.message}"
 
 
+def _unknown_names(key: str, names: list[str], allowed: tuple[str, ...]) -> list[str]:
+    problems = []
+    for name in names:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"{key}: {name!r} is not allowed{hint}; allowed: {', '.join(allowed)}")
+    return problems
+
+
+def _dataset_problems(params: dict[str, Any]) -> list[str]:
+    """Data set names and the grid's consistency, which a JSON schema cannot express."""
+    problems = _unknown_names("grid.datasets", params["grid"]["datasets"], datasets.EVALUATIONS)
+    problems += _unknown_names("split.datasets", params["split"]["datasets"], datasets.TRAINABLE)
+    for name in params["grid"]["datasets"]:
+        source = datasets.source_of(name)
+        if source != name and source not in params["split"]["datasets"]:
+            problems.append(f"grid.datasets: {name!r} is {source}'s held-out split; add {source!r} to split.datasets")
+    return problems
+
+
 def validate_params(params: dict[str, Any], source: str = "params") -> dict[str, Any]:
     """Validate (a deep copy of) params, fill defaults, and return it.
 
@@ -77,8 +100,9 @@ def validate_params(params: dict[str, Any], source: str = "params") -> dict[str,
     params = copy.deepcopy(params) if params is not None else {}
     validator = _DefaultFillingValidator(load_schema())
     errors = sorted(validator.iter_errors(params), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = "\n".join(f"  - {_describe(e)}" for e in errors)
+    problems = [_describe(e) for e in errors] or _dataset_problems(params)
+    if problems:
+        lines = "\n".join(f"  - {p}" for p in problems)
         raise MixbatchError(f"{source}: invalid params:\n{lines}")
     return params
 

@@ -1,49 +1,78 @@
-"""The experiment grid: which runs exist, and which model folder each one evaluates.
+"""The experiment grid: which runs exist and which data sets each is evaluated on.
 
-A run is a name with a batch sampling (params `runs`: none | xx | xy | hybrid, and alpha
-for hybrid). `sweep.alphas` adds one hybrid run per alpha, named `hybrid-a<alpha>`, so an
-alpha sweep is one param change. A run with sampling "none" (zeroshot) is the untrained
-base model: its shards folder holds no batches and its model folder is a copy of the
-base model, so every run has the same stages (DVC's matrix over `runs` needs that).
+A trained run is one entry of params `grid.runs` (a batch sampling) at one seed of
+`grid.seeds`, named "<run>-s<seed>" (e.g. "hybrid-s13"); "zeroshot" is the untrained base
+model (no seed axis, no shards, no training: it evaluates data/models/base). Every run is
+evaluated on every `grid.datasets` entry. Both front doors build their stages from this.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from mixbatch.data import datasets
 from mixbatch.errors import MixbatchError
 
-def sweep_run_name(alpha: float) -> str:
-    return f"hybrid-a{alpha:g}"
+ZEROSHOT = "zeroshot"
 
 
-def expand_runs(params: dict) -> dict[str, dict]:
-    """All runs, in order: params `runs`, then one hybrid run per `sweep.alphas` entry."""
-    runs = {name: dict(run) for name, run in params["runs"].items()}
-    if "base" in runs:  # data/models/base is the untrained encoder's folder
-        raise MixbatchError("params: `runs` may not name a run 'base' (the base model's folder); rename it")
-    for alpha in params.get("sweep", {}).get("alphas", []):
-        name = sweep_run_name(alpha)
-        if name in runs:
-            raise MixbatchError(f"params: sweep.alphas entry {alpha} gives run {name!r}, which `runs` already names")
-        runs[name] = {"sampling": "hybrid", "alpha": float(alpha)}
-    return runs
+@dataclass(frozen=True)
+class Run:
+    """One model to evaluate: a trained (config, seed) pair, or the zero-shot base model."""
+
+    config: str          # the `grid.runs` key, or "zeroshot"
+    seed: int | None     # None for the zero-shot run
+
+    @property
+    def name(self) -> str:
+        return self.config if self.seed is None else f"{self.config}-s{self.seed}"
+
+    @property
+    def trained(self) -> bool:
+        return self.seed is not None
 
 
-def run_config(params: dict, run: str) -> dict:
-    runs = expand_runs(params)
-    if run not in runs:
-        raise MixbatchError(f"run {run!r} is not in params `runs` or `sweep.alphas`; known: {', '.join(runs)}")
-    return runs[run]
+def parse_run_name(name: str) -> Run:
+    """Run("xx", 13) from "xx-s13"; Run("zeroshot", None) from "zeroshot" (or any name
+    without a seed suffix)."""
+    config, sep, seed = name.rpartition("-s")
+    return Run(config, int(seed)) if sep and config and seed.isdigit() else Run(name, None)
 
 
-def trained_runs(params: dict) -> list[str]:
-    return [name for name, run in expand_runs(params).items() if run["sampling"] != "none"]
+def trained_runs(params: dict) -> list[Run]:
+    """Every (run, seed) of the grid, runs in params order, seeds in params order."""
+    if ZEROSHOT in params["grid"]["runs"]:
+        raise MixbatchError(f"params: grid.runs may not name a run {ZEROSHOT!r} (the untrained model's name)")
+    return [Run(config, seed) for config in params["grid"]["runs"] for seed in params["grid"]["seeds"]]
 
 
-def workflow_targets(params: dict) -> list[str]:
-    """What `snakemake all` builds: every `data.datasets` entry aligned, every run's
-    metrics and candidate index on every `encode.datasets` entry, and the report."""
-    runs, datasets = list(expand_runs(params)), params["encode"]["datasets"]
-    out = [f"data/aligned/{d}" for d in params["data"]["datasets"]]
-    out += [f"results/metrics/{run}/{d}.json" for run in runs for d in datasets]
-    out += [f"results/index/{run}/{d}" for run in runs for d in datasets]
-    return out + ["results/report.md"]
+def all_runs(params: dict) -> list[Run]:
+    """The zero-shot run (when grid.zeroshot) followed by every trained run."""
+    return ([Run(ZEROSHOT, None)] if params["grid"]["zeroshot"] else []) + trained_runs(params)
+
+
+def by_config(params: dict) -> dict[str, list[Run]]:
+    """{run config: its runs, one per seed}, zero-shot first, then params order."""
+    out: dict[str, list[Run]] = {}
+    for run in all_runs(params):
+        out.setdefault(run.config, []).append(run)
+    return out
+
+
+def find_run(params: dict, name: str) -> Run:
+    """The run called `name` ("xx-s13", "zeroshot"); an error naming the known ones."""
+    runs = {run.name: run for run in all_runs(params)}
+    if name not in runs:
+        raise MixbatchError(f"run {name!r} is not in the grid (params grid.runs x grid.seeds); known: {', '.join(runs)}")
+    return runs[name]
+
+
+def run_settings(params: dict, run: Run) -> dict:
+    """The run's `grid.runs` entry ({"sampling": "none"} for the zero-shot run)."""
+    return {"sampling": "none"} if not run.trained else dict(params["grid"]["runs"][run.config])
+
+
+def source_datasets(params: dict) -> list[str]:
+    """The data sets to download and align: the evaluation sets' sources and the training sets."""
+    wanted = [datasets.source_of(d) for d in params["grid"]["datasets"]] + list(params["split"]["datasets"])
+    return [d for d in datasets.SOURCES if d in wanted]

@@ -1,29 +1,46 @@
-# Config validation and the small helpers the rules share. Logic lives in src/mixbatch.
+# Params validation and the helpers that tie each rule to the stage table. Logic lives in
+# src/mixbatch; the rules only name their stage and output patterns (mixbatch.paths).
 import re
 
-from snakemake.utils import validate
+from mixbatch import paths
+from mixbatch.config import validate_params
+from mixbatch.grid import all_runs, source_datasets
+from mixbatch.pipeline.code import file_digests
+from mixbatch.pipeline.table import REPO_ROOT, STAGES, job_for, jobs, lookup
 
-from mixbatch.grid import expand_runs, workflow_targets
-from mixbatch.pipeline import tracked_params
+# Exactly what `mixbatch` reads: params.yaml validated and completed with the schema's
+# defaults. The stages read params.yaml themselves, so `--config` does not reach them.
+config.update(validate_params(config, "params.yaml"))
 
+ALL_OUTPUTS = [out.path for job in jobs(config) for out in job.outs]
 
-# Fills the schema's defaults into `config`, exactly as `mixbatch` does for params.yaml.
-validate(config, "../schemas/params.schema.yaml")
-
-PARAMS = "params.yaml"
-RUNS = list(expand_runs(config))  # params `runs` plus the `sweep.alphas` runs
 
 wildcard_constraints:
-    run="|".join(re.escape(r) for r in RUNS),
-    dataset="xquad-r|mlqa-r|tatoeba|miracl",
+    run="|".join(re.escape(r.name) for r in all_runs(config)),
+    dataset="|".join(re.escape(d) for d in source_datasets(config) + config["grid"]["datasets"]),
 
 
-def tracked(stage):
-    """A rule param holding the params `stage` reads (mixbatch.pipeline.STAGE_PARAMS), so
-    that changing one of them reruns the rule, as it reruns the DVC stage."""
-    return lambda wildcards: tracked_params(config, stage, wildcards.get("run"))
+def _job(stage, wildcards):
+    return job_for(config, stage, **dict(wildcards.items()))
 
 
-# Heavy rules (train, encode) are compute-bound and take several GB: they claim every
-# core given to Snakemake, so they run one at a time; the small rules fill the gaps.
+def stage_inputs(stage):
+    """The rule's inputs: the data its job reads (code is tracked by `stage_params`)."""
+    return lambda wildcards: list(_job(stage, wildcards).deps)
+
+
+def stage_params(stage):
+    """cmd: the job's command; tracked: the params values it reads; code: the sha256 of
+    its code files. A change to either reruns the job, as it does in DVC."""
+    code = file_digests(STAGES[stage].code(), REPO_ROOT)
+    return {
+        "cmd": lambda wildcards: _job(stage, wildcards).cmd,
+        "tracked": lambda wildcards: {k: lookup(config, k) for k in _job(stage, wildcards).params},
+        "code": code,
+    }
+
+
+
+# Heavy rules (train, encode) use every core they are given (passed as --threads), so
+# they run one at a time; the small rules fill the gaps.
 HEAVY_THREADS = workflow.cores

@@ -3,38 +3,37 @@
 
 rule download:
     output:
-        directory("data/raw/{dataset}"),
+        directory(paths.RAW),
     log:
-        "logs/download/{dataset}.log",
+        f"{paths.LOGS}/download/{{dataset}}.log",
     params:
-        tracked=tracked("download"),
+        **stage_params("download"),
     shell:
-        "mixbatch download --dataset {wildcards.dataset} --out {output} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"
 
 
 rule align:
     input:
-        rules.download.output,
+        stage_inputs("align"),
     output:
-        tables=directory("data/aligned/{dataset}"),
+        directory(paths.ALIGNED),
     log:
-        "logs/align/{dataset}.log",
+        f"{paths.LOGS}/align/{{dataset}}.log",
     params:
-        tracked=tracked("align"),
+        **stage_params("align"),
     shell:
-        "mixbatch align --dataset {wildcards.dataset} --raw {input} --out {output.tables} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"
 
 
 rule split:
     input:
-        rules.align.output.tables,
+        stage_inputs("split"),
     output:
-        tables=directory("data/split/{dataset}"),
+        split=directory(paths.SPLIT),
+        heldout=directory(paths.HELDOUT),
     log:
-        "logs/split/{dataset}.log",
-    wildcard_constraints:
-        dataset="xquad-r|mlqa-r",
+        f"{paths.LOGS}/split/{{dataset}}.log",
     params:
-        tracked=tracked("split"),
+        **stage_params("split"),
     shell:
-        "mixbatch split --dataset {wildcards.dataset} --aligned {input} --out {output.tables} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"

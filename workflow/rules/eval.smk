@@ -1,74 +1,70 @@
-# Evaluation: encode -> index, score, for every run x evaluation data set
-# (params `encode.datasets`); then the report over all of them.
+# Evaluation: encode -> index, score, for every run x evaluation set (params grid.datasets);
+# then the report over all of them.
 
 
 rule encode:
     input:
-        tables=rules.align.output.tables,
-        model=rules.train.output.model,
+        stage_inputs("encode"),
     output:
-        directory("results/embeddings/{run}/{dataset}"),
+        directory(paths.EMBEDDINGS),
     log:
-        "logs/encode/{run}/{dataset}.log",
+        f"{paths.LOGS}/encode/{{run}}/{{dataset}}.log",
     benchmark:
-        "logs/encode/{run}/{dataset}.benchmark.tsv"
+        f"{paths.LOGS}/encode/{{run}}/{{dataset}}.benchmark.tsv"
     threads: HEAVY_THREADS
     resources:
-        mem_mb=6000,
+        mem_mb=4000,
         gpu=1,
     params:
-        tracked=tracked("encode"),
+        **stage_params("encode"),
     shell:
-        "mixbatch encode --dataset {wildcards.dataset} --aligned {input.tables} --model {input.model}"
-        " --out {output} --params params.yaml 2> {log}"
+        "{params.cmd} --threads {threads} 2> {log}"
 
 
 rule index:
     input:
-        rules.encode.output,
+        stage_inputs("index"),
     output:
-        directory("results/index/{run}/{dataset}"),
+        directory(paths.INDEX),
     log:
-        "logs/index/{run}/{dataset}.log",
+        f"{paths.LOGS}/index/{{run}}/{{dataset}}.log",
     resources:
         mem_mb=4000,
     params:
-        tracked=tracked("index"),
+        **stage_params("index"),
     shell:
-        "mixbatch index --embeddings {input} --out {output} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"
 
 
 rule score:
     input:
-        tables=rules.align.output.tables,
-        embeddings=rules.encode.output,
+        stage_inputs("score"),
     output:
-        metrics="results/metrics/{run}/{dataset}.json",
-        plots=directory("results/plots/{run}/{dataset}"),
+        metrics=paths.METRICS,
+        plots=directory(paths.PLOTS),
+        details=directory(paths.DETAILS),
     log:
-        "logs/score/{run}/{dataset}.log",
+        f"{paths.LOGS}/score/{{run}}/{{dataset}}.log",
     benchmark:
-        "logs/score/{run}/{dataset}.benchmark.tsv"
+        f"{paths.LOGS}/score/{{run}}/{{dataset}}.benchmark.tsv"
     resources:
         mem_mb=4000,
     params:
-        tracked=tracked("score"),
+        **stage_params("score"),
     shell:
-        "mixbatch score --dataset {wildcards.dataset} --aligned {input.tables} --embeddings {input.embeddings}"
-        " --metrics {output.metrics} --plots {output.plots} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"
 
 
 rule report:
     input:
-        expand(rules.score.output.metrics, run=RUNS, dataset=config["encode"]["datasets"]),
-        expand(rules.train.output.log, run=RUNS),
+        stage_inputs("report"),
     output:
-        report="results/report.md",
-        assets=directory("results/report"),
+        report=paths.REPORT,
+        assets=directory(paths.REPORT_ASSETS),
+        headline=paths.HEADLINE,
     log:
-        "logs/report.log",
+        f"{paths.LOGS}/report.log",
     params:
-        tracked=tracked("report"),
+        **stage_params("report"),
     shell:
-        "mixbatch report --metrics results/metrics --train results/train --out {output.report}"
-        " --assets {output.assets} --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"

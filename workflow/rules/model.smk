@@ -1,43 +1,66 @@
-# The encoder and fine-tuning: prepare_model builds the base encoder from params
-# `model.name`; train fine-tunes it on one run's shards (a zero-shot run links the base).
-# Checkpoints (data/checkpoints/{run}) are deliberately not an output: Snakemake deletes
-# the outputs of a failed job, and the checkpoints are what a rerun resumes from.
+# The encoder and fine-tuning: batch shards per trained run (<run>-s<seed>), the base
+# model, training, and the publishable export. Checkpoints (data/checkpoints/<run>) are
+# deliberately not an output: Snakemake deletes the outputs of a failed job, and the
+# checkpoints are what a rerun resumes from (training removes them once it finishes).
+
+
+rule shards:
+    input:
+        stage_inputs("shards"),
+    output:
+        directory(paths.SHARDS),
+    log:
+        f"{paths.LOGS}/shards/{{run}}.log",
+    params:
+        **stage_params("shards"),
+    shell:
+        "{params.cmd} 2> {log}"
 
 
 rule prepare_model:
     output:
-        directory("data/models/base"),
+        directory(paths.BASE_MODEL),
     log:
-        "logs/prepare_model.log",
+        f"{paths.LOGS}/prepare_model.log",
     benchmark:
-        "logs/prepare_model.benchmark.tsv"
+        f"{paths.LOGS}/prepare_model.benchmark.tsv"
     resources:
         mem_mb=3000,
     params:
-        tracked=tracked("prepare-model"),
+        **stage_params("prepare-model"),
     shell:
-        "mixbatch prepare-model --out {output} --cache-dir data/cache/wheels --params params.yaml 2> {log}"
+        "{params.cmd} 2> {log}"
 
 
 rule train:
     input:
-        base=rules.prepare_model.output,
-        shards=rules.shards.output,
+        stage_inputs("train"),
     output:
-        model=directory("data/models/{run}"),
-        log="results/train/{run}/log.csv",
-        metrics="results/train/{run}/metrics.json",
+        model=directory(paths.MODEL),
+        log=paths.TRAIN_LOG,
+        summary=paths.TRAIN_SUMMARY,
     log:
-        "logs/train/{run}.log",
+        f"{paths.LOGS}/train/{{run}}.log",
     benchmark:
-        "logs/train/{run}.benchmark.tsv"
+        f"{paths.LOGS}/train/{{run}}.benchmark.tsv"
     threads: HEAVY_THREADS
     resources:
-        mem_mb=8000,
+        mem_mb=6000,
         gpu=config["train"]["devices"],  # SLURM: GPUs per training job (train.devices > 1: one process each)
     params:
-        tracked=tracked("train"),
+        **stage_params("train"),
     shell:
-        "mixbatch train --base-model {input.base} --shards {input.shards} --out {output.model}"
-        " --log {output.log} --metrics {output.metrics} --checkpoints data/checkpoints/{wildcards.run}"
-        " --params params.yaml 2> {log}"
+        "{params.cmd} --threads {threads} 2> {log}"
+
+
+rule export:
+    input:
+        stage_inputs("export"),
+    output:
+        directory(paths.EXPORT),
+    log:
+        f"{paths.LOGS}/export/{{run}}.log",
+    params:
+        **stage_params("export"),
+    shell:
+        "{params.cmd} 2> {log}"

@@ -95,6 +95,20 @@ def _record_batches(dataset: ds.Dataset, columns: list[str]):
         yield from pq.ParquetFile(path).iter_batches(batch_size=READ_BATCH_ROWS, columns=columns, use_threads=False)
 
 
+def _check_texts(path: Path, batch: pa.RecordBatch, columns: list[str], first_row: int) -> None:
+    """No null value anywhere, no blank id, language or text: a blank question or passage
+    would become a training pair with nothing in it. Errors name the row and column."""
+    for column in columns:
+        values = batch.column(column)
+        blank = pc.is_null(values)
+        if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+            blank = pc.or_kleene(blank, pc.equal(pc.utf8_trim_whitespace(values), ""))  # null or blank
+        if pc.any(blank).as_py():
+            row = first_row + int(pc.index(blank, True).as_py())
+            raise MixbatchError(f"{path}: row {row}: column {column!r} is empty or blank; every row needs "
+                                f"an id, a language and non-blank texts")
+
+
 def read_split(name: str, path: str | Path, languages: list[str], passage: str, store_dir: str | Path) -> AlignedSet:
     """Stream a split table into text stores under `store_dir` and index it."""
     path = Path(path)
@@ -104,10 +118,10 @@ def read_split(name: str, path: str | Path, languages: list[str], passage: str, 
     queries, passages = TextStore(store_dir, f"{name}.query"), TextStore(store_dir, f"{name}.positive")
     wanted = pa.array(languages, type=pa.string())
     id_chunks, lang_chunks, skipped = [], [], {}
+    first_row = 0  # row number (in file order) of the batch's first row, for error messages
     for batch in _record_batches(dataset, columns):
-        for column in ("xling_id", "lang"):
-            if batch.column(column).null_count:
-                raise MixbatchError(f"{path}: column {column!r} has empty (null) values")
+        _check_texts(path, batch, columns, first_row)
+        first_row += batch.num_rows
         code = pc.index_in(batch.column("lang").cast(pa.string()), value_set=wanted)
         keep = pc.is_valid(code)
         if not pc.all(keep).as_py():  # count what `shards.languages` leaves out

@@ -1,18 +1,27 @@
-"""Batch sampling: X-X, X-Y and hybrid batches, drawn shard by shard with numpy.
+"""Batch sampling: X-X, X-Y, hybrid, random and mixed batches, drawn shard by shard with numpy.
 
-Definitions (../shared/PAPER.md, "Batch sampling"):
-- X-X: the batch is one language, drawn uniformly among its data set's training
-  languages; question and passage are both in it.
-- X-Y: every pair has question language != passage language; the ordered pair is drawn
-  uniformly per example among the languages that its xling_id exists in.
-- Hybrid: each batch is X-X with probability `p_xx` (alpha), else X-Y.
-- With several data sets, each batch comes from one set, chosen with probability
-  proportional to its size (rows in the selected languages).
+A run's sampling is a distribution over batch types (mixbatch.batching.build.batch_type_probs);
+each batch draws its type from it. The batch types:
+- "xx" (X-X, ../shared/PAPER.md "Batch sampling"): the batch is one language, drawn
+  uniformly among its data set's training languages; question and passage are both in it.
+- "xy" (X-Y, PAPER.md): every pair has question language != passage language; the ordered
+  pair is drawn uniformly per example among the languages that its xling_id exists in.
+- "random": per pair, the question language and the passage language are drawn
+  independently and uniformly among the languages its xling_id exists in (so they are
+  equal with probability 1 / that number): what shuffling all translation pairs gives.
+- "mixed": per pair, one language drawn uniformly among its xling_id's languages, for both
+  question and passage; a batch mixes languages: what shuffling a multilingual training
+  set gives.
+Samplings: xx, xy, random and mixed give only that type; hybrid (PAPER.md) gives X-X
+with probability alpha, else X-Y. With several data sets, each batch comes from one set,
+chosen with probability proportional to its size (rows in the selected languages).
 
-Ids come from `IdStream`s, endless successive permutations of a pool of ids (one pool per
-(data set, language) for X-X, one per data set for X-Y), so ids are used evenly and no
-batch holds an xling_id twice. A pool smaller than the batch size gives smaller batches
-(every id of the pool, reshuffled each time); `BatchSampler.shrunk` reports them.
+Ids come from `IdStream`s, endless successive permutations of a pool of ids, so ids are
+used evenly and no batch holds an xling_id twice. X-X has one pool per (data set,
+language); the other types one per data set, of the ids that exist in at least
+`MIN_LANGUAGES[type]` of the selected languages. A pool smaller than the batch size gives
+smaller batches (every id of the pool, reshuffled each time); `BatchSampler.shrunk`
+reports them.
 """
 
 from __future__ import annotations
@@ -22,6 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixbatch.batching.aligned import AlignedSet
+
+BATCH_TYPES = ("xx", "xy", "random", "mixed")
+# An id enters a data set's pool for a batch type when it exists in this many languages.
+MIN_LANGUAGES = {"xx": 1, "xy": 2, "random": 1, "mixed": 1}
+PER_LANGUAGE_POOLS = ("xx",)  # the batch is one language: one pool per language
 
 
 class IdStream:
@@ -64,10 +78,10 @@ def _keep_out_of_head(perm: np.ndarray, taken: np.ndarray, head: int) -> np.ndar
 @dataclass
 class Plan:
     """The rows of a run of consecutive batches (all arrays are per row, except the
-    per-batch `batch_is_xx`): `batch` is the batch index within the plan."""
+    per-batch `batch_type`, codes into BATCH_TYPES): `batch` is the batch index within the plan."""
 
     batch: np.ndarray
-    batch_is_xx: np.ndarray
+    batch_type: np.ndarray
     dataset: np.ndarray
     xling_id: np.ndarray
     q_lang: np.ndarray
@@ -79,35 +93,46 @@ class Plan:
 class BatchSampler:
     """Draws batches for `sets` (one per data set; all share the language codes).
 
-    `p_xx` is the probability that a batch is X-X: 1 for sampling xx, 0 for xy, alpha for
-    hybrid. Call `check_batches` (mixbatch.batching.checks) first: it turns impossible
-    requests into errors that name the params.
+    `batch_type_probs` maps batch types (BATCH_TYPES) to the probability that a batch is of
+    that type (mixbatch.batching.build.batch_type_probs); types are drawn in its order.
+    Call `check_batches` (mixbatch.batching.checks) first: it turns impossible requests
+    into errors that name the params.
     """
 
-    def __init__(self, sets: list[AlignedSet], batch_size: int, p_xx: float, rng: np.random.Generator):
-        self.sets, self.p_xx, self.rng = sets, p_xx, rng
+    def __init__(self, sets: list[AlignedSet], batch_size: int, batch_type_probs: dict[str, float],
+                 rng: np.random.Generator):
+        unknown = set(batch_type_probs) - set(BATCH_TYPES)
+        probs = np.array(list(batch_type_probs.values()), dtype=float)
+        if unknown or not len(probs) or (probs < 0).any() or not np.isclose(probs.sum(), 1.0):
+            raise ValueError(f"batch_type_probs must be a distribution over {BATCH_TYPES}: {batch_type_probs}")
+        self.sets, self.rng = sets, rng
+        self.batch_type_probs = dict(batch_type_probs)
+        # batch type = type_codes[number of type_bounds <= a uniform draw]
+        self.type_codes = np.array([BATCH_TYPES.index(t) for t in batch_type_probs], dtype=np.int64)
+        self.type_bounds = np.cumsum(probs)[:-1]
         sizes = np.array([s.num_rows for s in sets], dtype=float)
         self.dataset_p = sizes / sizes.sum()
-        num_langs = len(sets[0].languages)
-        # pool_of[d, 0] is data set d's X-Y pool; pool_of[d, 1 + l] its X-X pool in language l.
-        self.pool_of = np.full((len(sets), num_langs + 1), -1, dtype=np.int64)
+        in_use = [t for t in BATCH_TYPES if batch_type_probs.get(t, 0) > 0]
+        # pool_of[d, t, l]: the stream of data set d, batch type t, batch language l (0 for
+        # types without per-language pools); -1 where there is none.
+        self.pool_of = np.full((len(sets), len(BATCH_TYPES), len(sets[0].languages)), -1, dtype=np.int64)
         self.streams: list[IdStream] = []
         self.pool_names: list[tuple[str, str, str]] = []
         for d, aligned in enumerate(sets):
             present = aligned.rows >= 0
-            if p_xx < 1:
-                self._add_pool(d, 0, np.flatnonzero(present.sum(axis=1) >= 2), batch_size, ("xy", "*"))
-            if p_xx > 0:
+            per_id = present.sum(axis=1)
+            for t in (t for t in in_use if t not in PER_LANGUAGE_POOLS):  # a data set's shared pools first
+                self._add_pool(d, t, 0, np.flatnonzero(per_id >= MIN_LANGUAGES[t]), batch_size, "*")
+            for t in (t for t in in_use if t in PER_LANGUAGE_POOLS):
                 for lang in aligned.present_languages():
-                    pool = np.flatnonzero(present[:, lang])
-                    self._add_pool(d, 1 + lang, pool, batch_size, ("xx", aligned.languages[lang]))
-        self.xx_langs = [np.array(s.present_languages(), dtype=np.int64) for s in sets]
+                    self._add_pool(d, t, lang, np.flatnonzero(present[:, lang]), batch_size, aligned.languages[lang])
+        self.batch_langs = [np.array(s.present_languages(), dtype=np.int64) for s in sets]
 
-    def _add_pool(self, d: int, slot: int, pool: np.ndarray, batch_size: int, what: tuple[str, str]) -> None:
+    def _add_pool(self, d: int, batch_type: str, lang: int, pool: np.ndarray, batch_size: int, lang_name: str) -> None:
         if len(pool):
-            self.pool_of[d, slot] = len(self.streams)
+            self.pool_of[d, BATCH_TYPES.index(batch_type), lang] = len(self.streams)
             self.streams.append(IdStream(pool, batch_size, self.rng))
-            self.pool_names.append((self.sets[d].dataset, *what))
+            self.pool_names.append((self.sets[d].dataset, batch_type, lang_name))
 
     def shrunk(self, batch_size: int) -> list[dict]:
         """Pools that cannot fill a batch: their batches are smaller (for the manifest)."""
@@ -122,12 +147,16 @@ class BatchSampler:
         rng = self.rng
         dataset = rng.choice(len(self.sets), size=num_batches, p=self.dataset_p) if len(self.sets) > 1 \
             else np.zeros(num_batches, dtype=np.int64)
-        is_xx = rng.random(num_batches) < self.p_xx
-        slot = np.zeros(num_batches, dtype=np.int64)
-        for d, langs in enumerate(self.xx_langs):  # X-X language: uniform over the set's languages
-            mine = np.flatnonzero(is_xx & (dataset == d))
-            slot[mine] = 1 + langs[rng.integers(len(langs), size=len(mine))] if len(langs) else 0
-        pool = self.pool_of[dataset, slot]
+        batch_type = self.type_codes[np.searchsorted(self.type_bounds, rng.random(num_batches), side="right")]
+        per_language = np.isin(batch_type, [BATCH_TYPES.index(t) for t in PER_LANGUAGE_POOLS])
+        batch_lang = np.zeros(num_batches, dtype=np.int64)
+        for d, langs in enumerate(self.batch_langs):  # X-X language: uniform over the set's languages
+            mine = np.flatnonzero(per_language & (dataset == d))
+            if len(langs):
+                batch_lang[mine] = langs[rng.integers(len(langs), size=len(mine))]
+        pool = self.pool_of[dataset, batch_type, batch_lang]
+        if (pool < 0).any():  # check_batches rules this out; -1 would index the last pool
+            raise ValueError("a batch type with no ids in a data set was drawn; call check_batches first")
         sizes = np.array([s.size for s in self.streams], dtype=np.int64)[pool]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         n = int(starts[-1])
@@ -137,11 +166,9 @@ class BatchSampler:
             stream = self.streams[p]
             where = (starts[batches][:, None] + np.arange(stream.size)).ravel()
             ids[where] = stream.take(len(batches)).ravel()
-            d, lang = dataset[batches[0]], slot[batches[0]] - 1
-            if lang >= 0:
-                q_lang[where] = p_lang[where] = lang
-            else:
-                q_lang[where], p_lang[where] = _draw_pairs(self.sets[d].rows[ids[where]] >= 0, rng)
+            first = batches[0]
+            q_lang[where], p_lang[where] = _pair_languages(
+                BATCH_TYPES[batch_type[first]], batch_lang[first], self.sets[dataset[first]].rows[ids[where]], rng)
         row_dataset = np.repeat(dataset, sizes)
         q_row = np.empty(n, dtype=np.int64)
         p_row = np.empty(n, dtype=np.int64)
@@ -150,16 +177,28 @@ class BatchSampler:
             q_row[mine] = aligned.rows[ids[mine], q_lang[mine]]
             p_row[mine] = aligned.rows[ids[mine], p_lang[mine]]
         batch = np.repeat(np.arange(num_batches), sizes)
-        return Plan(batch, is_xx, row_dataset, ids, q_lang, p_lang, q_row, p_row)
+        return Plan(batch, batch_type, row_dataset, ids, q_lang, p_lang, q_row, p_row)
 
 
-def _draw_pairs(available: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, an ordered pair of distinct languages, uniform among the row's available
-    ones (`available`: rows x languages, at least two True per row)."""
+def _pair_languages(batch_type: str, batch_lang: int, rows: np.ndarray,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Question and passage language codes of the pairs of one pool's batches (`rows`: their
+    ids' rows of the id x language matrix, -1 where a translation is missing)."""
+    if batch_type in PER_LANGUAGE_POOLS:
+        lang = np.full(len(rows), batch_lang, dtype=np.int64)
+        return lang, lang
+    available = rows >= 0
+    q = _one_language(available, rng)
+    if batch_type == "mixed":
+        return q, q
+    if batch_type == "xy":  # the passage in another language than the question
+        available[np.arange(len(q)), q] = False
+    return q, _one_language(available, rng)
+
+
+def _one_language(available: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per row, a language drawn uniformly among the row's available ones (`available`:
+    rows x languages, at least one True per row)."""
     keys = rng.random(available.shape)
     keys[~available] = -1.0
-    q = keys.argmax(axis=1)
-    keys = rng.random(available.shape)
-    keys[~available] = -1.0
-    keys[np.arange(len(q)), q] = -1.0
-    return q, keys.argmax(axis=1)
+    return keys.argmax(axis=1)

@@ -2,9 +2,10 @@
 
 Output folder: shard-00000.parquet, shard-00001.parquet, ... with one row per pair
 (columns `SHARD_SCHEMA`), `batches_per_shard` whole batches per shard (a batch is never
-split), and manifest.json: params, inputs, counts per batch type, the language-pair
-histogram, shrunk batches and each shard's sha256. Shards are written one at a time, so
-memory does not grow with the number of batches. Parquet options are fixed and no
+split), and manifest.json: params, inputs, batches per batch type of the run's sampling
+(`batch_types`: xx and xy for samplings xx, xy and hybrid; random or mixed for those),
+the language-pair histogram, shrunk batches and each shard's sha256. Shards are written
+one at a time, so memory does not grow with the number of batches. Parquet options are fixed and no
 timestamps are written, so the same params and input give byte-identical files.
 """
 
@@ -20,7 +21,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from mixbatch.batching.aligned import AlignedSet
-from mixbatch.batching.sampler import BatchSampler, Plan
+from mixbatch.batching.sampler import BATCH_TYPES, BatchSampler, Plan
 from mixbatch.io import atomic_path, sha256_file, write_json
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def shard_table(plan: Plan, sets: list[AlignedSet], first_batch: int) -> pa.Tabl
     """The Arrow table of one shard (columns SHARD_SCHEMA)."""
     langs = pa.array(sets[0].languages, type=pa.string())
     names = pa.array([s.dataset for s in sets], type=pa.string())
-    types = pa.array(["xy", "xx"], type=pa.string())
+    types = pa.array(BATCH_TYPES, type=pa.string())
     id_parts = [s.xling_ids for s in sets]
     if len(sets) == 1:
         xling_id = id_parts[0].take(pa.array(plan.xling_id))
@@ -69,7 +70,7 @@ def shard_table(plan: Plan, sets: list[AlignedSet], first_batch: int) -> pa.Tabl
         xling_id = pa.concat_arrays(id_parts).take(pa.array(plan.xling_id + offsets[plan.dataset]))
     return pa.Table.from_arrays([
         pa.array(plan.batch + first_batch, type=pa.int64()),
-        types.take(pa.array(plan.batch_is_xx[plan.batch].astype(np.int64))),
+        types.take(pa.array(plan.batch_type[plan.batch])),
         names.take(pa.array(plan.dataset)),
         xling_id,
         langs.take(pa.array(plan.q_lang)),
@@ -82,16 +83,17 @@ def shard_table(plan: Plan, sets: list[AlignedSet], first_batch: int) -> pa.Tabl
 class _Counts:
     """Running totals for the manifest (small: per type, per data set, per language pair)."""
 
-    def __init__(self, sets: list[AlignedSet]):
+    def __init__(self, sets: list[AlignedSet], batch_types: list[str]):
         self.langs = sets[0].languages
         self.names = [s.dataset for s in sets]
-        self.types = np.zeros(2, dtype=np.int64)  # [xy, xx] batches
+        self.batch_types = batch_types  # the types the manifest counts, in this order
+        self.types = np.zeros(len(BATCH_TYPES), dtype=np.int64)  # batches per BATCH_TYPES code
         self.per_dataset = np.zeros(len(sets), dtype=np.int64)
         self.pairs = np.zeros((len(self.langs), len(self.langs)), dtype=np.int64)
         self.rows = 0
 
     def add(self, plan: Plan) -> None:
-        self.types += np.bincount(plan.batch_is_xx.astype(np.int64), minlength=2)
+        self.types += np.bincount(plan.batch_type, minlength=len(BATCH_TYPES))
         first_rows = np.flatnonzero(np.diff(plan.batch, prepend=-1))  # one row per batch
         self.per_dataset += np.bincount(plan.dataset[first_rows], minlength=len(self.names))
         n = len(self.langs)
@@ -103,7 +105,7 @@ class _Counts:
                  for i, q in enumerate(self.langs) if self.pairs[i].any()}
         return {
             "batches": int(self.types.sum()), "rows": self.rows,
-            "batch_types": {"xx": int(self.types[1]), "xy": int(self.types[0])},
+            "batch_types": {t: int(self.types[BATCH_TYPES.index(t)]) for t in self.batch_types},
             "batches_per_dataset": dict(zip(self.names, map(int, self.per_dataset))),
             "language_pairs": pairs,
         }
@@ -116,7 +118,7 @@ def write_shards(
     """Draw `num_batches` batches shard by shard into `out`; write and return the manifest."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    counts, shards = _Counts(sets), []
+    counts, shards = _Counts(sets, list(sampler.batch_type_probs)), []
     starts = tqdm(range(0, num_batches, batches_per_shard), desc=f"shards {manifest_head.get('split', '')}",
                   unit="shard", leave=False)
     for index, first in enumerate(starts):
@@ -126,7 +128,7 @@ def write_shards(
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp, row_group_size=max(1, table.num_rows), **PARQUET_OPTIONS)
         counts.add(plan)
-        shards.append({"file": path.name, "first_batch": first, "batches": int(plan.batch_is_xx.size),
+        shards.append({"file": path.name, "first_batch": first, "batches": int(plan.batch_type.size),
                        "rows": table.num_rows, "sha256": sha256_file(path)})
     shrunk = sampler.shrunk(batch_size)
     for item in shrunk:

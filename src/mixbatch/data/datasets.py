@@ -1,4 +1,11 @@
-"""The evaluation and training data sets mixbatch knows, and their languages."""
+"""The data sets mixbatch knows, their kinds and languages: the one place their names live.
+
+Two lists, because fetching and evaluating are different things:
+- SOURCES: what `mixbatch download` / `align` fetch and parse (raw files, sha256-pinned).
+- EVALUATIONS: what `mixbatch encode` / `score` evaluate. `mlqa-r-valid` is MLQA-R
+  restricted to the question ids held out of training by `mixbatch split` (the in-domain
+  evaluation that never scores a trained-on id); the others are their source's tables.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +16,38 @@ LAREQA_LANGUAGES: dict[str, tuple[str, ...]] = {
     "xquad-r": ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"),
     "mlqa-r": ("ar", "de", "en", "es", "hi", "vi", "zh"),
 }
-LAREQA_DATASETS = tuple(LAREQA_LANGUAGES)
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko",
                     "ru", "sw", "te", "th", "yo", "zh")
-DATASETS = ("xquad-r", "mlqa-r", "tatoeba", "miracl")
+SOURCES = ("xquad-r", "mlqa-r", "tatoeba", "miracl")
+# Training data sets: sources whose train/valid split feeds the batch shards.
+TRAINABLE = tuple(LAREQA_LANGUAGES)
+HELDOUT_SUFFIX = "-valid"  # the held-out evaluation set of a training data set
+EVALUATIONS = ("xquad-r", "mlqa-r" + HELDOUT_SUFFIX, "tatoeba", "miracl")
+TITLES = {
+    "xquad-r": "XQuAD-R (test set; zero-shot: not trained on)",
+    "mlqa-r-valid": "MLQA-R held-out validation ids (in-domain; never trained on)",
+    "tatoeba": "Tatoeba (sentence retrieval, accuracy@1)",
+    "miracl": "MIRACL dev",
+}
 
 
-def lareqa_languages(dataset: str) -> tuple[str, ...]:
-    if dataset not in LAREQA_LANGUAGES:
-        raise MixbatchError(
-            f"{dataset!r} is not a LAReQA-format data set; known: {', '.join(LAREQA_LANGUAGES)}"
-        )
-    return LAREQA_LANGUAGES[dataset]
+def heldout_name(training_set: str) -> str:
+    """The evaluation data set of a training set's held-out ids (mlqa-r -> mlqa-r-valid)."""
+    return training_set + HELDOUT_SUFFIX
+
+
+def source_of(dataset: str) -> str:
+    """The source data set an evaluation set is read from (mlqa-r-valid -> mlqa-r)."""
+    if dataset.endswith(HELDOUT_SUFFIX) and dataset[: -len(HELDOUT_SUFFIX)] in TRAINABLE:
+        return dataset[: -len(HELDOUT_SUFFIX)]
+    return dataset
+
+
+def kind(dataset: str) -> str:
+    """"lareqa" (Mo./Cr./Mul. retrieval), "tatoeba" or "miracl"."""
+    source = source_of(dataset)
+    if source in LAREQA_LANGUAGES:
+        return "lareqa"
+    if source in ("tatoeba", "miracl"):
+        return source
+    raise MixbatchError(f"unknown data set {dataset!r}; known: {', '.join(SOURCES + EVALUATIONS[1:2])}")

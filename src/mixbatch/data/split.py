@@ -45,3 +45,12 @@ def train_valid_split(pairs: pd.DataFrame, valid_fraction: float, seed: int, sal
     valid_ids = split_ids(pairs["xling_id"], valid_fraction, seed, salt)
     is_valid = pairs["xling_id"].isin(valid_ids)
     return pairs[~is_valid].reset_index(drop=True), pairs[is_valid].reset_index(drop=True)
+
+
+def heldout_tables(questions: pd.DataFrame, candidates: pd.DataFrame, qrels: pd.DataFrame,
+                   valid_ids: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The aligned tables of an evaluation set that scores held-out ids only: the questions
+    of `valid_ids` (every language) and their qrels, against the whole candidate pool (as
+    the data set defines it, so the task is as hard as on the full set)."""
+    held = questions[questions["xling_id"].isin(valid_ids)].reset_index(drop=True)
+    return held, candidates, qrels[qrels["qid"].isin(set(held["qid"]))].reset_index(drop=True)

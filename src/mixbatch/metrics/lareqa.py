@@ -38,9 +38,6 @@ from mixbatch.metrics.ranking import (
     relevant_scores,
 )
 
-SUMMARY_KEYS = ("map", "map@20", "r@1", "r@10", "recall@10")
-
-
 @dataclass
 class LareqaInputs:
     """Embeddings, languages and qrels by row index; see the module docstring."""
@@ -62,17 +59,8 @@ class LareqaInputs:
             raise ValueError("no qrels: nothing is relevant to any question")
 
 
-def _relevant_lists(qrel_rows: np.ndarray, n_questions: int) -> list[np.ndarray]:
-    """Per question row, the sorted unique candidate rows relevant to it."""
-    order = np.lexsort((qrel_rows[:, 1], qrel_rows[:, 0]))
-    pairs = np.unique(qrel_rows[order], axis=0)
-    splits = np.searchsorted(pairs[:, 0], np.arange(n_questions + 1))
-    return [pairs[splits[i] : splits[i + 1], 1] for i in range(n_questions)]
-
-
 def _padded_relevant(qrel_rows: np.ndarray, n_questions: int, position: np.ndarray) -> np.ndarray:
-    """(Q, R_max) sorted pool positions of each question's relevant candidates, -1 padded
-    (pad_relevant of the _relevant_lists, vectorised)."""
+    """(Q, R_max) sorted pool positions of each question's relevant candidates, -1 padded."""
     n = max(len(position), 1)
     flat = np.sort(qrel_rows[:, 0].astype(np.int64) * n + position[qrel_rows[:, 1]])  # 1-d: fast
     flat = flat[np.concatenate([[True], flat[1:] != flat[:-1]])]  # unique
@@ -90,7 +78,7 @@ def _padded_relevant(qrel_rows: np.ndarray, n_questions: int, position: np.ndarr
 def _summarise(per_q: dict[str, np.ndarray], map_k: int) -> dict[str, float]:
     out = {
         "map": float(per_q["ap"].mean()),
-        "map@20" if map_k == 20 else f"map@{map_k}": float(per_q[f"ap@{map_k}"].mean()),
+        f"map@{map_k}": float(per_q[f"ap@{map_k}"].mean()),
     }
     for key in per_q:
         if key.startswith(("r@", "recall@")):
@@ -239,10 +227,14 @@ def macro(pairs: dict[tuple[str, str], dict], same_language: bool) -> dict[str, 
 
 
 def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: int = 512) -> dict:
-    """All LAReQA settings, shaped for results/metrics/<run>/<dataset>.json:
-    {"mo", "cr", "mul", "per_lang", "pairs"}; pairs keyed "X->Y"."""
+    """All LAReQA settings: {"mo", "cr", "mul", "per_lang", "pairs"}; pairs keyed "X->Y"."""
     inp.validate()
-    mul_ranks, per_y = rank_all(inp, block_size)
+    return summarise_ranks(inp, *rank_all(inp, block_size), map_k, recall_ks)
+
+
+def summarise_ranks(inp: LareqaInputs, mul_ranks: tuple, per_y: dict, map_k: int = 20, recall_ks=(1, 10)) -> dict:
+    """`evaluate`'s result from rank_all's ranks (mixbatch.metrics.questions makes the
+    per-question table from the same ranks)."""
     mul = mul_setting(inp, mul_ranks, map_k, recall_ks)
     pairs = pair_settings(inp, per_y, map_k, recall_ks)
     per_lang = {}
@@ -261,3 +253,11 @@ def evaluate(inp: LareqaInputs, map_k: int = 20, recall_ks=(1, 10), block_size: 
         "per_lang": per_lang,
         "pairs": {f"{x}->{y}": v for (x, y), v in sorted(pairs.items())},
     }
+
+
+def pairs_frame(pairs: dict[str, dict]) -> "pd.DataFrame":
+    """evaluate()'s {"X->Y": metrics} as a table: question_lang, candidate_lang, metrics..."""
+    import pandas as pd
+
+    rows = [{"question_lang": key.split("->")[0], "candidate_lang": key.split("->")[1], **m} for key, m in pairs.items()]
+    return pd.DataFrame(rows)

@@ -2,9 +2,11 @@
 
 For query i the candidates are every positive in the (global) batch, plus every hard
 negative when the batch has them; the target is its own positive. Score = cosine / T.
-A candidate positive j != i with the same xling_id as query i is a translation of the
-right answer, not a negative: its logit is set to -inf (our choice, ../shared/PAPER.md).
-Hard negatives carry no id and are never masked.
+Two kinds of candidate are the right answer in disguise, not negatives, and get logit
+-inf (our choice, ../shared/PAPER.md): a positive j != i with the same xling_id as query
+i (a translation of its answer), and any candidate whose text equals query i's positive
+after normalisation (`text_codes`: several questions can share one answer sentence; in
+XQuAD-R 7,400 of 13,090 questions share their same-language answer sentence).
 
 The loss is the mean over the global batch: with several ranks, each rank returns
 sum(its rows) / global rows, so that the per-rank losses (and gradients) add up to the
@@ -14,6 +16,7 @@ single-process value; mixbatch.model.distributed.sum_gradients does the adding.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from typing import Callable, Sequence
 
 import torch
@@ -31,12 +34,24 @@ def id_codes(xling_ids: Sequence[str]) -> torch.Tensor:
     return torch.tensor(codes, dtype=torch.int64)
 
 
+def normalise_text(text: str) -> str:
+    """The text as compared for identity: NFKC, case-folded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def text_codes(texts: Sequence[str]) -> torch.Tensor:
+    """Stable int64 codes of normalised texts: equal codes = the same passage."""
+    return id_codes([normalise_text(t) for t in texts])
+
+
 def info_nce(q: torch.Tensor, p: torch.Tensor, ids: torch.Tensor, n: torch.Tensor | None = None,
-             temperature: float = 0.05) -> torch.Tensor:
+             temperature: float = 0.05, texts: torch.Tensor | None = None,
+             neg_texts: torch.Tensor | None = None) -> torch.Tensor:
     """InfoNCE of local rows against the candidates of all ranks.
 
     q, p: [b, H] unit-length query and positive embeddings of this rank's rows;
-    ids: [b] int64 xling_id codes of these rows; n: optional [b, H] hard negatives.
+    ids: [b] int64 xling_id codes of these rows; n: optional [b, H] hard negatives;
+    texts / neg_texts: optional [b] `text_codes` of the positives / negatives.
     Returns sum over local rows of -log softmax(target) / rows over all ranks.
     """
     ids = ids.to(q.device)
@@ -49,21 +64,28 @@ def info_nce(q: torch.Tensor, p: torch.Tensor, ids: torch.Tensor, n: torch.Tenso
     cand, cand_ids = torch.cat(cand), torch.cat(cand_ids)
     logits = q @ cand.T / temperature
     target = torch.arange(q.shape[0], device=q.device) + offset
-    same_id = ids[:, None] == cand_ids[None, :]
-    same_id[torch.arange(q.shape[0], device=q.device), target] = False
-    logits = logits.masked_fill(same_id, float("-inf"))
+    same = ids[:, None] == cand_ids[None, :]
+    if texts is not None:
+        texts = texts.to(q.device)
+        cand_texts = [D.gather(texts)] + ([D.gather(neg_texts.to(q.device))] if n is not None else [])
+        same |= texts[:, None] == torch.cat(cand_texts)[None, :]
+    same[torch.arange(q.shape[0], device=q.device), target] = False
+    logits = logits.masked_fill(same, float("-inf"))
     return F.cross_entropy(logits, target, reduction="sum") / total
 
 
 Features = dict[str, torch.Tensor]
 
 
-def chunk_features(features: Features, size: int) -> list[Features]:
-    """Row chunks of tokenised features, each trimmed to its own longest item."""
+def chunk_features(features: Features, size: int, pad_multiple: int | None = None) -> list[Features]:
+    """Row chunks of tokenised features, each trimmed to its own longest item (rounded up
+    to a multiple of `pad_multiple`, within the padded width; see mixbatch.model.encoder)."""
     chunks = []
     for a in range(0, features["input_ids"].shape[0], size):
         mask = features["attention_mask"][a:a + size]
         width = int(mask.sum(1).max())
+        if pad_multiple:
+            width = min(-(-width // pad_multiple) * pad_multiple, mask.shape[1])
         chunks.append({k: v[a:a + size, :width] for k, v in features.items()})
     return chunks
 
@@ -91,9 +113,11 @@ def _set_rng_state(state, device: torch.device) -> None:
 
 def contrastive_step(embed: Callable[[Features], torch.Tensor], sides: list[Features], ids: torch.Tensor,
                      temperature: float, chunk_size: int = 0, device: torch.device = torch.device("cpu"),
-                     bucket_size: int = 0) -> torch.Tensor:
+                     bucket_size: int = 0, texts: list[torch.Tensor] | None = None,
+                     pad_multiple: int | None = None) -> torch.Tensor:
     """Forward + backward of one batch; returns the (local share of the) loss, detached.
 
+    texts: optional `text_codes` of [positives] or [positives, negatives] (info_nce).
     sides: tokenised [queries, positives] or [queries, positives, negatives]. Each side is
     embedded in chunks of length-sorted rows (bucket_size rows; 0 = one forward per side).
     With chunk_size > 0 this is GradCache (Gao et al. 2021): embed every chunk without a
@@ -103,16 +127,22 @@ def contrastive_step(embed: Callable[[Features], torch.Tensor], sides: list[Feat
     gradients equal the plain step's.
     """
     sorted_sides = [sort_by_length(f) for f in sides]
+    texts = texts or [None, None]
+
+    def loss_of(embs: list[torch.Tensor]) -> torch.Tensor:
+        neg = embs[2] if len(embs) > 2 else None
+        return info_nce(embs[0], embs[1], ids, neg, temperature, texts[0], texts[1] if len(texts) > 1 else None)
+
     if chunk_size <= 0:
         embs = []
         for f, restore in sorted_sides:
-            parts = chunk_features(f, bucket_size) if bucket_size > 0 else [f]
+            parts = chunk_features(f, bucket_size or f["input_ids"].shape[0], pad_multiple)
             embs.append(torch.cat([embed(c) for c in parts])[restore.to(device)])
-        loss = info_nce(embs[0], embs[1], ids, embs[2] if len(embs) > 2 else None, temperature)
+        loss = loss_of(embs)
         loss.backward()
         return loss.detach()
 
-    chunks = [chunk_features(f, chunk_size) for f, _ in sorted_sides]
+    chunks = [chunk_features(f, chunk_size, pad_multiple) for f, _ in sorted_sides]
     states, cached = [], []
     with torch.no_grad():
         for side in chunks:
@@ -124,7 +154,7 @@ def contrastive_step(embed: Callable[[Features], torch.Tensor], sides: list[Feat
             cached.append(torch.cat(side_embs).requires_grad_())  # length-sorted rows
     after = _rng_state(device)
     embs = [emb[restore.to(device)] for emb, (_, restore) in zip(cached, sorted_sides)]
-    loss = info_nce(embs[0], embs[1], ids, embs[2] if len(embs) > 2 else None, temperature)
+    loss = loss_of(embs)
     loss.backward()
     for side, side_states, emb in zip(chunks, states, cached):
         start = 0

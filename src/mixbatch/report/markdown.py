@@ -19,6 +19,25 @@ def fmt_table(df: pd.DataFrame, digits: int = 3) -> str:
     return shown.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
+def interval_table(values: pd.DataFrame, described: dict[str, dict], metrics: list[str],
+                   digits: dict[str, int] | None = None) -> pd.DataFrame:
+    """One row per run (run, sampling, alpha, seeds) and per metric "value [low, high]", from
+    analysis.run_values' long table."""
+    from mixbatch.report.collect import fmt_interval
+
+    digits = digits or {}
+    rows = []
+    for run, frame in values.groupby("run", sort=False):
+        by_metric = frame.set_index("metric")
+        row = {**described[run], "seeds": int(frame["n_seeds"].iloc[0])}
+        for m in metrics:
+            if m in by_metric.index:
+                r = by_metric.loc[m]
+                row[m] = fmt_interval(r["value"], r["ci_low"], r["ci_high"], digits.get(m, 3))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def paper_table1(dataset: str) -> pd.DataFrame:
     rows = [{"model": m, "sampling": s, "mo_map": v[dataset][0], "cr_map": v[dataset][1], "mul_map": v[dataset][2]}
             for (m, s), v in TABLE1.items() if dataset in v]

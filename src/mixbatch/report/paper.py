@@ -28,10 +28,5 @@ MIRACL = {
     "LaBSE": {"X-X": (0.455, 0.812), "X-Y": (0.418, 0.777), "Hybrid": (0.441, 0.795)},
 }
 
-# The LAReQA paper's mBERT Mul. mAP anchors.
-LAREQA_MBERT_MUL = {
-    "xquad-r": {"X-X-mono": 0.52, "X-Y": 0.66, "Translate-Test": 0.72},
-    "mlqa-r": {"X-X-mono": 0.49, "X-Y": 0.49, "Translate-Test": 0.58},
-}
-
-SAMPLING_LABEL = {"xx": "X-X", "xy": "X-Y", "hybrid": "Hybrid", "none": "none (zero-shot)"}
+SAMPLING_LABEL = {"xx": "X-X", "xy": "X-Y", "hybrid": "Hybrid", "random": "random pairs", "mixed": "mixed",
+                  "none": "none (zero-shot)"}

@@ -35,10 +35,10 @@ def hub_reachable(timeout_s: float) -> tuple[bool, str]:
     return True, ""
 
 
-def load_candidates(langs: list[str], encode: dict) -> tuple[Side | None, str]:
+def load_candidates(langs: list[str], encode: dict, hub_timeout_s: float) -> tuple[Side | None, str]:
     """The corpus of each language as one candidates Side (ids "<lang>:<docid>"), or
     (None, "skipped: corpus unavailable (<why>)")."""
-    ok, why = hub_reachable(encode["miracl_hub_timeout_s"])
+    ok, why = hub_reachable(hub_timeout_s)
     if not ok:
         log.warning("MIRACL corpus: %s (%s)", UNAVAILABLE, why)
         return None, f"{UNAVAILABLE} ({why})"

@@ -7,7 +7,7 @@ embedding files that `mixbatch encode` writes:
 
 | dataset | questions side (query prefix) | candidates side |
 |---|---|---|
-| xquad-r, mlqa-r | questions.parquet (qid) | candidates.parquet (cid), sentence or sentence + context (passage prefix) |
+| xquad-r, mlqa-r-valid (LAReQA kind) | questions.parquet (qid) | candidates.parquet (cid), sentence or sentence + context (passage prefix) |
 | tatoeba | pairs.parquet: `text` (id "<lang>:<index>") | pairs.parquet: `eng`, same rows (query prefix: a symmetric task) |
 | miracl | questions.parquet (qid) | the hub corpus, when reachable (mixbatch.retrieval.miracl_corpus) |
 """
@@ -20,11 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixbatch.data.datasets import LAREQA_DATASETS
+from mixbatch.data.datasets import kind
 from mixbatch.errors import MixbatchError
 from mixbatch.metrics.tatoeba import select_languages
-
-LAREQA = LAREQA_DATASETS
 
 
 @dataclass
@@ -43,8 +41,11 @@ class Side:
 def read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     """Read a Parquet table; a missing file or column is a MixbatchError naming both."""
     if not path.exists():
-        raise MixbatchError(f"{path}: not found (run `mixbatch align` for this data set first)")
-    df = pd.read_parquet(path)
+        raise MixbatchError(f"{path}: not found (run the stage that writes it first: align, split or encode)")
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise MixbatchError(f"{path}: not a readable Parquet table ({e})") from None
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise MixbatchError(f"{path}: missing column(s) {missing}; has {list(df.columns)}")
@@ -74,7 +75,7 @@ def load_sides(dataset: str, aligned: Path, candidate_text: str = "sentence",
     tatoeba_languages: params `encode.tatoeba_languages` (Tatoeba only).
     """
     aligned = Path(aligned)
-    if dataset in LAREQA:
+    if kind(dataset) == "lareqa":
         q = read_table(aligned / "questions.parquet", ["qid", "xling_id", "lang", "text"])
         c = read_table(aligned / "candidates.parquet", ["cid", "lang", "sentence", "context"])
         if candidate_text == "sentence":
@@ -88,7 +89,7 @@ def load_sides(dataset: str, aligned: Path, candidate_text: str = "sentence",
             "questions": _side(q, "qid", q["text"], True, aligned / "questions.parquet"),
             "candidates": _side(c, "cid", c_text, False, aligned / "candidates.parquet"),
         }
-    if dataset == "tatoeba":
+    if kind(dataset) == "tatoeba":
         p = read_table(aligned / "pairs.parquet", ["lang", "index", "text", "eng"])
         try:
             keep = select_languages(list(dict.fromkeys(p["lang"].astype(str))), tatoeba_languages)
@@ -101,10 +102,10 @@ def load_sides(dataset: str, aligned: Path, candidate_text: str = "sentence",
             "questions": _side(p, "pid", p["text"], True, where),
             "candidates": _side(p, "pid", p["eng"], True, where),
         }
-    if dataset == "miracl":
+    if kind(dataset) == "miracl":
         q = read_table(aligned / "questions.parquet", ["qid", "lang", "text"])
         return {"questions": _side(q, "qid", q["text"], True, aligned / "questions.parquet")}
-    raise MixbatchError(f"unknown data set {dataset!r}; allowed: xquad-r, mlqa-r, tatoeba, miracl")
+    raise AssertionError(dataset)  # kind() names every data set
 
 
 def lareqa_qrel_rows(aligned: Path, qids: list[str], cids: list[str]) -> np.ndarray:
@@ -136,8 +137,11 @@ def load_embeddings(folder: Path, side: str, expected_ids: list[str], id_col: st
     for p in (npy, ids_path):
         if not p.exists():
             raise MixbatchError(f"{p}: not found (run `mixbatch encode` for this run and data set)")
-    emb = np.load(npy, allow_pickle=False)
-    ids = pd.read_parquet(ids_path)[id_col].astype(str).tolist()
+    try:
+        emb = np.load(npy, allow_pickle=False)
+    except (ValueError, EOFError, OSError) as e:  # truncated or not an .npy file
+        raise MixbatchError(f"{npy}: not a readable .npy array ({e}); re-run `mixbatch encode`") from None
+    ids = read_table(ids_path, [id_col])[id_col].astype(str).tolist()
     if emb.ndim != 2 or len(emb) != len(ids):
         raise MixbatchError(f"{npy}: {emb.shape[0] if emb.ndim else 0} rows, but {ids_path} lists {len(ids)} ids")
     if ids != expected_ids:

@@ -15,7 +15,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from mixbatch.data.datasets import DATASETS, LAREQA_LANGUAGES, MIRACL_LANGUAGES
+from mixbatch.data.datasets import LAREQA_LANGUAGES, MIRACL_LANGUAGES, SOURCES
 from mixbatch.data.lareqa import align_lareqa
 from mixbatch.data.miracl import align_miracl
 from mixbatch.data.tatoeba import align_tatoeba
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, help=" | ".join(DATASETS))
+    parser.add_argument("--dataset", required=True, choices=SOURCES)
     parser.add_argument("--raw", required=True, type=Path, help="downloaded files, e.g. data/raw/xquad-r")
     parser.add_argument("--out", required=True, type=Path, help="output folder, e.g. data/aligned/xquad-r")
     add_params_argument(parser)
@@ -46,7 +46,7 @@ def run(dataset: str, raw: Path, out: Path) -> dict:
         questions, qrels, report = align_miracl(raw, MIRACL_LANGUAGES)
         tables = {"questions": questions, "qrels": qrels}
     else:
-        raise MixbatchError(f"unknown data set {dataset!r}; known: {', '.join(DATASETS)}")
+        raise MixbatchError(f"unknown data set {dataset!r}; known: {', '.join(SOURCES)}")
     report = {"dataset": dataset, **report, "tables": {name: len(df) for name, df in tables.items()}}
     with atomic_dir(out) as tmp:
         for name, df in tables.items():

@@ -16,6 +16,11 @@ def add_params_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
 
 
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads (0: the params section's `threads`, else all cores); Snakemake passes {threads}")
+
+
 def load_section(args: argparse.Namespace, *sections: str) -> dict[str, Any]:
     """Load and validate the params file; return the named sections (plus `seed`)."""
     params = load_params(args.params)

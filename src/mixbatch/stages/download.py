@@ -3,7 +3,9 @@
 In:  the manifest (mixbatch/data/manifest.yaml); params section `data` (mirrors,
      http_timeout_s, http_retries).
 Out: <out>/<file name> for each manifest file, and <out>/download.json recording each
-     file's URL, sha256 and where it came from (written last: its presence means done).
+     file's URL and sha256 (written last: its presence means done). Where each file came
+     from (a mirror, the network, already present) goes to the log, not the output, so a
+     rebuild gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mixbatch.data.datasets import SOURCES
 from mixbatch.data.fetch import fetch, resolve_mirrors
 from mixbatch.data.manifest import dataset_files
 from mixbatch.io import write_json
@@ -24,7 +27,7 @@ RECORD_NAME = "download.json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", required=True, help="xquad-r | mlqa-r | tatoeba | miracl")
+    parser.add_argument("--dataset", required=True, choices=SOURCES)
     parser.add_argument("--out", required=True, type=Path, help="folder to fill, e.g. data/raw/xquad-r")
     add_params_argument(parser)
 
@@ -35,7 +38,8 @@ def run(dataset: str, out: Path, mirrors: list[Path], timeout: float, retries: i
     record = {"dataset": dataset, "files": []}
     for remote in tqdm(files, desc=f"download {dataset}", unit="file"):
         origin = fetch(remote, out / remote.filename, mirrors, timeout, retries)
-        record["files"].append({"name": remote.filename, "url": remote.url, "sha256": remote.sha256, "from": origin})
+        log.info("%s: from %s", remote.filename, origin)
+        record["files"].append({"name": remote.filename, "url": remote.url, "sha256": remote.sha256})
     write_json(out / RECORD_NAME, record)
     log.info("%s: %d files verified in %s", dataset, len(files), out)
     return record

@@ -1,10 +1,12 @@
-"""Stage index: a FAISS index over one data set's pooled candidate embeddings.
+"""Stage index: a FAISS index over one evaluation set's pooled candidate embeddings.
 
 In:  --embeddings results/embeddings/<run>/<dataset>/ (candidates.npy, candidates_ids.parquet).
-Out: --out results/index/<run>/<dataset>/ with candidates.faiss, candidates_ids.parquet
-     (row i of the index = row i of this table) and meta.json (factory, size, seconds);
+Out: --out results/index/<run>/<dataset>/ with candidates.faiss (its search settings,
+     HNSW efSearch / IVF nprobe, set), candidates_ids.parquet (row i of the index = row i
+     of this table) and meta.json (factory, size, settings; no timings: see the log);
      where the encoder had no corpus (MIRACL offline), only meta.json with its "skipped" status.
-Params: `index` (factory, hnsw_ef_search, ivf_nprobe); `seed` for IVF training.
+Params: `index` (factory, hnsw_ef_search, ivf_nprobe); `seed` for IVF k-means.
+Used by MIRACL scoring and `mixbatch search`.
 """
 
 from __future__ import annotations
@@ -16,12 +18,11 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
-
 from mixbatch.config import load_params
 from mixbatch.errors import MixbatchError
-from mixbatch.io import atomic_dir
+from mixbatch.io import atomic_dir, write_json
 from mixbatch.retrieval.index import build_index, save_index
+from mixbatch.retrieval.tables import load_embeddings, read_table
 from mixbatch.stages.common import add_params_argument, set_seeds
 
 log = logging.getLogger(__name__)
@@ -42,26 +43,26 @@ def _skipped_corpus(embeddings: Path) -> str | None:
 
 def run(embeddings: Path, out: Path, index_params: dict, seed: int) -> dict:
     """Build and save the index; return its meta."""
-    vectors_path = embeddings / "candidates.npy"
-    if not vectors_path.exists():
+    if not (embeddings / "candidates.npy").exists():
         status = _skipped_corpus(embeddings)
         if status is None:
-            raise MixbatchError(f"{vectors_path}: no candidate embeddings; run `mixbatch encode` first")
+            raise MixbatchError(f"{embeddings / 'candidates.npy'}: no candidate embeddings; run `mixbatch encode` first")
         with atomic_dir(out) as tmp:  # an output all the same, so every run x data set has one
-            (tmp / "meta.json").write_text(json.dumps({"status": status}, indent=2) + "\n")
+            write_json(tmp / "meta.json", {"status": status})
         log.warning("no index: %s", status)
         return {"status": status}
-    vectors = np.load(vectors_path, allow_pickle=False)
+    ids = read_table(embeddings / "candidates_ids.parquet", ["cid"])["cid"].astype(str).tolist()
+    vectors = load_embeddings(embeddings, "candidates", ids, "cid")
     start = time.perf_counter()
-    index = build_index(vectors, index_params["factory"], seed)
-    seconds = time.perf_counter() - start
+    index = build_index(vectors, index_params["factory"], seed, index_params["hnsw_ef_search"], index_params["ivf_nprobe"])
     meta = {"factory": index_params["factory"], "n": int(index.ntotal), "dim": int(vectors.shape[1]),
-            "build_seconds": round(seconds, 3), "search": {k: v for k, v in index_params.items() if k != "factory"}}
+            "search": {k: v for k, v in index_params.items() if k != "factory"}}
     with atomic_dir(out) as tmp:
         save_index(index, tmp / "candidates.faiss")
         shutil.copyfile(embeddings / "candidates_ids.parquet", tmp / "candidates_ids.parquet")
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-    log.info("index %s: %d x %d in %.2f s", index_params["factory"], index.ntotal, vectors.shape[1], seconds)
+        write_json(tmp / "meta.json", meta)
+    log.info("index %s: %d x %d in %.2f s", index_params["factory"], index.ntotal, vectors.shape[1],
+             time.perf_counter() - start)
     return meta
 
 

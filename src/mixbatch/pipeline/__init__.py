@@ -1,0 +1,1 @@
+"""The pipeline's shape: the stage table, each stage's code dependencies, and dvc.yaml."""

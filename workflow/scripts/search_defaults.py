@@ -1,0 +1,97 @@
+"""The small search behind the default training params, on MLQA-R's held-out ids only.
+
+Each configuration trains the hybrid run (alpha 0.5, seed 13) from params.yaml with some
+`shards` / `train` values changed, then encodes and scores the evaluation set
+mlqa-r-valid (MLQA-R's validation split: never trained on, never the test set XQuAD-R).
+Everything else is params.yaml's. Results go to results/search/<config>/ and one table,
+results/search/summary.csv (also printed as Markdown), with the training time.
+
+    .venv/bin/python workflow/scripts/search_defaults.py [--only NAME ...]
+
+Needs data/split/mlqa-r, data/aligned/mlqa-r-valid and data/models/base (e.g.
+`snakemake --cores 2 data/split/mlqa-r data/models/base`). A configuration whose
+metrics file exists is not rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "results" / "search"
+# name -> changed params (dotted keys); shards.num_batches x shards.batch_size = pairs seen
+CONFIGS = {
+    "old-default": {},
+    "dropout0": {"train.dropout": 0.0},
+    "lr1e-4": {"train.dropout": 0.0, "train.lr": 1e-4},
+    "lr1e-4-75steps": {"train.dropout": 0.0, "train.lr": 1e-4, "shards.num_batches": 75},
+    "lr2e-4-75steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.num_batches": 75},
+    "bs64-lr1e-4-40steps": {"train.dropout": 0.0, "train.lr": 1e-4, "shards.batch_size": 64, "shards.num_batches": 40},
+    "bs64-lr2e-4-40steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.batch_size": 64, "shards.num_batches": 40},
+    "bs96-lr2e-4-25steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.batch_size": 96, "shards.num_batches": 25},
+}
+BASE = {"train.dropout": None, "train.eval_every": 25}
+
+
+def params_for(changes: dict) -> dict:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["grid"] = {**params["grid"], "runs": {"hybrid": {"sampling": "hybrid", "alpha": 0.5}}, "seeds": [13],
+                      "zeroshot": False, "datasets": ["mlqa-r-valid"]}
+    for key, value in {**BASE, **changes}.items():
+        section, name = key.split(".")
+        params[section][name] = value
+    return params
+
+
+def mixbatch(*args: str, log: Path) -> None:
+    with open(log, "a") as f:
+        proc = subprocess.run([sys.executable, "-m", "mixbatch.cli", *args], cwd=ROOT, stderr=f, stdout=f)
+    if proc.returncode:
+        sys.exit(f"mixbatch {args[0]} failed, see {log}")
+
+
+def run_config(name: str, changes: dict) -> dict:
+    folder = OUT / name
+    metrics = folder / "metrics.json"
+    if not metrics.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        params = folder / "params.yaml"
+        params.write_text(yaml.safe_dump(params_for(changes), sort_keys=False))
+        log, p = folder / "log.txt", ["--params", str(params)]
+        mixbatch("shards", "--run", "hybrid", "--seed", "13", "--split-dir", "data/split", "--out", str(folder / "shards"), *p, log=log)
+        start = time.perf_counter()
+        mixbatch("train", "--seed", "13", "--base-model", "data/models/base", "--shards", str(folder / "shards"),
+                 "--out", str(folder / "model"), "--log", str(folder / "train.csv"), "--metrics", str(folder / "train.json"),
+                 "--checkpoints", str(folder / "ckpt"), *p, log=log)
+        (folder / "train_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+        mixbatch("encode", "--dataset", "mlqa-r-valid", "--aligned", "data/aligned/mlqa-r-valid", "--model",
+                 str(folder / "model"), "--out", str(folder / "emb"), *p, log=log)
+        mixbatch("score", "--dataset", "mlqa-r-valid", "--aligned", "data/aligned/mlqa-r-valid", "--embeddings",
+                 str(folder / "emb"), "--metrics", str(metrics), "--plots", str(folder / "plots"),
+                 "--details", str(folder / "details"), *p, log=log)
+    train = json.loads((folder / "train.json").read_text())
+    return {"config": name, **{k: v for k, v in changes.items()},
+            **json.loads(metrics.read_text()), "best_step": train["best_step"], "best_val_loss": train["best_val_loss"],
+            "train_s": float((folder / "train_seconds.txt").read_text())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", nargs="*", default=None, help="configuration names (default: all)")
+    args = ap.parse_args()
+    rows = [run_config(name, changes) for name, changes in CONFIGS.items() if not args.only or name in args.only]
+    table = pd.DataFrame(rows)
+    table.to_csv(OUT / "summary.csv", index=False)
+    print(table.to_markdown(index=False, floatfmt=".4f"))
+
+
+if __name__ == "__main__":
+    main()
