@@ -293,3 +293,47 @@ def test_fetch_downloads_the_hub_paths(tmp_path, monkeypatch):
     # a rerun with everything present needs no hub, even offline
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert fetch_mmarco(tmp_path / "hub", ["en", "zh"]) == paths and len(calls) == 5
+
+
+def test_one_params_change_trains_on_mmarco_in_both_front_doors():
+    """split.datasets: [mlqa-r, mmarco] adds mMARCO's download and split jobs, and every
+    run's shards read both training sets."""
+    from mixbatch.config import validate_params
+    from mixbatch.pipeline.table import jobs
+
+    params = validate_params({"split": {"datasets": ["mlqa-r", "mmarco"]}})
+    by_name = {j.name: j for j in jobs(params)}
+    assert "download/mmarco" in by_name and "split/mmarco" in by_name and "align/mmarco" not in by_name
+    assert by_name["split/mmarco"].deps == ("data/raw/mmarco",)
+    assert "data/split/mmarco" in by_name["shards/hybrid-s13"].deps
+
+
+def test_offline_download_stage_says_it_needs_the_hub(tmp_path, monkeypatch, capsys):
+    from mixbatch.cli import main as cli
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert cli(["download", "--dataset", "mmarco", "--out", str(tmp_path / "raw"), "--params",
+                str(Path(__file__).resolve().parents[1] / "params.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert "mMARCO needs the Hugging Face hub" in err and "Traceback" not in err
+
+
+def test_split_stage_converts_the_fetched_files_for_the_shards(tmp_path):
+    """The pipeline's own stages on the fixture (laid out like the hub): split, then shards."""
+    import json
+
+    import yaml
+
+    from mixbatch.cli import main as cli
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"split": {"datasets": ["mmarco"], "valid_fraction": 0.2},
+                                      "mmarco": {"languages": LANGS, "max_queries": 0},
+                                      "shards": {"languages": LANGS, "batch_size": 4, "num_batches": 3},
+                                      "grid": {"runs": {"xy": {"sampling": "xy"}}, "seeds": [1]}}))
+    assert cli(["split", "--dataset", "mmarco", "--raw", str(FIXTURE), "--out", str(tmp_path / "split" / "mmarco"),
+                "--params", str(params)]) == 0
+    assert cli(["shards", "--run", "xy", "--seed", "1", "--split-dir", str(tmp_path / "split"),
+                "--out", str(tmp_path / "shards"), "--params", str(params)]) == 0
+    manifest = json.loads((tmp_path / "shards" / "manifest.json").read_text())
+    assert manifest["batches"] == 3 and manifest["datasets"] == ["mmarco"]

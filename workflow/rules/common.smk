@@ -4,6 +4,7 @@ import re
 
 from mixbatch import paths
 from mixbatch.config import validate_params
+from mixbatch.data.datasets import LAREQA_LANGUAGES, PAIR_SOURCES
 from mixbatch.grid import all_runs, source_datasets
 from mixbatch.pipeline.code import file_digests
 from mixbatch.pipeline.table import REPO_ROOT, STAGES, job_for, jobs, lookup
@@ -15,9 +16,14 @@ config.update(validate_params(config, "params.yaml"))
 ALL_OUTPUTS = [out.path for job in jobs(config) for out in job.outs]
 
 
+def one_of(names):
+    """A wildcard constraint: exactly one of these names."""
+    return "|".join(re.escape(n) for n in names)
+
+
 wildcard_constraints:
-    run="|".join(re.escape(r.name) for r in all_runs(config)),
-    dataset="|".join(re.escape(d) for d in source_datasets(config) + config["grid"]["datasets"]),
+    run=one_of(r.name for r in all_runs(config)),
+    dataset=one_of(source_datasets(config) + config["grid"]["datasets"]),
 
 
 def _job(stage, wildcards):

@@ -33,6 +33,24 @@ rule split:
         heldout=directory(paths.HELDOUT),
     log:
         f"{paths.LOGS}/split/{{dataset}}.log",
+    wildcard_constraints:
+        dataset=one_of(LAREQA_LANGUAGES),
+    params:
+        **stage_params("split"),
+    shell:
+        "{params.cmd} 2> {log}"
+
+
+# Training sets fetched as pairs (mMARCO): split straight from the fetched files.
+rule split_pairs:
+    input:
+        stage_inputs("split"),
+    output:
+        directory(paths.SPLIT),
+    log:
+        f"{paths.LOGS}/split/{{dataset}}.log",
+    wildcard_constraints:
+        dataset=one_of(PAIR_SOURCES),
     params:
         **stage_params("split"),
     shell:

@@ -1,7 +1,9 @@
 """The data sets mixbatch knows, their kinds and languages: the one place their names live.
 
 Two lists, because fetching and evaluating are different things:
-- SOURCES: what `mixbatch download` / `align` fetch and parse (raw files, sha256-pinned).
+- SOURCES: what `mixbatch download` fetches (raw files, sha256-pinned; mMARCO from the
+  Hugging Face hub) and `align` parses (all but PAIR_SOURCES, which `split` converts
+  straight into training pairs).
 - EVALUATIONS: what `mixbatch encode` / `score` evaluate. `mlqa-r-valid` is MLQA-R
   restricted to the question ids held out of training by `mixbatch split` (the in-domain
   evaluation that never scores a trained-on id); the others are their source's tables.
@@ -18,9 +20,11 @@ LAREQA_LANGUAGES: dict[str, tuple[str, ...]] = {
 }
 MIRACL_LANGUAGES = ("ar", "bn", "de", "en", "es", "fa", "fi", "fr", "hi", "id", "ja", "ko",
                     "ru", "sw", "te", "th", "yo", "zh")
-SOURCES = ("xquad-r", "mlqa-r", "tatoeba", "miracl")
+SOURCES = ("xquad-r", "mlqa-r", "tatoeba", "miracl", "mmarco")
+# Sources already in the training-pair format once fetched (mixbatch.data.mmarco).
+PAIR_SOURCES = ("mmarco",)
 # Training data sets: sources whose train/valid split feeds the batch shards.
-TRAINABLE = tuple(LAREQA_LANGUAGES)
+TRAINABLE = tuple(LAREQA_LANGUAGES) + PAIR_SOURCES
 HELDOUT_SUFFIX = "-valid"  # the held-out evaluation set of a training data set
 EVALUATIONS = ("xquad-r", "mlqa-r" + HELDOUT_SUFFIX, "tatoeba", "miracl")
 TITLES = {
@@ -50,4 +54,4 @@ def kind(dataset: str) -> str:
         return "lareqa"
     if source in ("tatoeba", "miracl"):
         return source
-    raise MixbatchError(f"unknown data set {dataset!r}; known: {', '.join(SOURCES + EVALUATIONS[1:2])}")
+    raise MixbatchError(f"unknown evaluation set {dataset!r}; known: {', '.join(EVALUATIONS)}")

@@ -81,23 +81,35 @@ def _cmd(*parts: str) -> str:
     return " ".join(["mixbatch", *parts, "--params", "params.yaml"])
 
 
+MMARCO_FETCHED = ("mmarco.languages", "mmarco.translation")
+
+
 def _download(params: dict) -> Iterator[Job]:
     for d in grid.source_datasets(params):
         out = paths.RAW.format(dataset=d)
-        yield Job("download", (d,), _cmd("download", "--dataset", d, "--out", out), (), (Out(out),), ())
+        keys = MMARCO_FETCHED if d in datasets.PAIR_SOURCES else ()
+        yield Job("download", (d,), _cmd("download", "--dataset", d, "--out", out), (), (Out(out),), keys)
 
 
 def _align(params: dict) -> Iterator[Job]:
     for d in grid.source_datasets(params):
-        raw, out = paths.RAW.format(dataset=d), paths.ALIGNED.format(dataset=d)
-        yield Job("align", (d,), _cmd("align", "--dataset", d, "--raw", raw, "--out", out), (raw,), (Out(out),), ())
+        if d not in datasets.PAIR_SOURCES:
+            raw, out = paths.RAW.format(dataset=d), paths.ALIGNED.format(dataset=d)
+            yield Job("align", (d,), _cmd("align", "--dataset", d, "--raw", raw, "--out", out), (raw,), (Out(out),), ())
 
 
 def _split(params: dict) -> Iterator[Job]:
+    keys = ("seed", "split.valid_fraction")
     for d in params["split"]["datasets"]:
-        aligned, out, heldout = (p.format(dataset=d) for p in (paths.ALIGNED, paths.SPLIT, paths.HELDOUT))
+        out = paths.SPLIT.format(dataset=d)
+        if d in datasets.PAIR_SOURCES:  # converted from the fetched files; no held-out tables
+            raw = paths.RAW.format(dataset=d)
+            yield Job("split", (d,), _cmd("split", "--dataset", d, "--raw", raw, "--out", out), (raw,), (Out(out),),
+                      keys + MMARCO_FETCHED + ("mmarco.max_queries",))
+            continue
+        aligned, heldout = paths.ALIGNED.format(dataset=d), paths.HELDOUT.format(dataset=d)
         cmd = _cmd("split", "--dataset", d, "--aligned", aligned, "--out", out, "--heldout", heldout)
-        yield Job("split", (d,), cmd, (aligned,), (Out(out), Out(heldout)), ("seed", "split.valid_fraction"))
+        yield Job("split", (d,), cmd, (aligned,), (Out(out), Out(heldout)), keys)
 
 
 def _shards(params: dict) -> Iterator[Job]:

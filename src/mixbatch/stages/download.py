@@ -1,7 +1,8 @@
 """Stage download: fetch every file one data set needs into a folder, sha256-verified.
 
 In:  the manifest (mixbatch/data/manifest.yaml); params section `data` (mirrors,
-     http_timeout_s, http_retries).
+     http_timeout_s, http_retries). mMARCO: its Hugging Face hub files (params `mmarco`:
+     languages, translation; `data.hub_timeout_s`), laid out as in the hub repository.
 Out: <out>/<file name> for each manifest file, and <out>/download.json recording each
      file's URL and sha256 (written last: its presence means done). Where each file came
      from (a mirror, the network, already present) goes to the log, not the output, so a
@@ -45,7 +46,20 @@ def run(dataset: str, out: Path, mirrors: list[Path], timeout: float, retries: i
     return record
 
 
+def run_mmarco(out: Path, mmarco: dict, timeout: float) -> dict:
+    from mixbatch.data.mmarco import MMARCO_REPO, MMARCO_REVISION, fetch_mmarco
+
+    files = fetch_mmarco(out, mmarco["languages"], mmarco["translation"], timeout_s=timeout)
+    record = {"dataset": "mmarco", "repo": MMARCO_REPO, "revision": MMARCO_REVISION,
+              "files": [str(f.relative_to(out)) for f in files]}
+    write_json(out / RECORD_NAME, record)
+    return record
+
+
 def main(args: argparse.Namespace) -> None:
-    params = load_section(args, "data")["data"]
-    mirrors = resolve_mirrors(params["mirrors"])
-    run(args.dataset, args.out, mirrors, params["http_timeout_s"], params["http_retries"])
+    params = load_section(args, "data", "mmarco")
+    data = params["data"]
+    if args.dataset == "mmarco":
+        run_mmarco(args.out, params["mmarco"], data["hub_timeout_s"])
+        return
+    run(args.dataset, args.out, resolve_mirrors(data["mirrors"]), data["http_timeout_s"], data["http_retries"])

@@ -7,6 +7,9 @@ Out: <out>/train.parquet, <out>/valid.parquet (columns: mixbatch.data.split.PAIR
      tables of the evaluation set <dataset>-valid: the held-out ids' questions and qrels
      against the whole candidate pool (mixbatch.data.split.heldout_tables). Both folders
      are written atomically.
+     mMARCO: --raw data/raw/mmarco (the hub files) instead of --aligned, params `mmarco`
+     (languages, translation, max_queries); converted language by language
+     (mixbatch.data.mmarco.write_mmarco_split), no held-out evaluation tables.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mixbatch.data.datasets import PAIR_SOURCES
 from mixbatch.data.split import heldout_tables, question_answer_pairs, train_valid_split
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir, write_json
@@ -27,9 +31,10 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", required=True, help="training data set name, e.g. mlqa-r")
-    parser.add_argument("--aligned", required=True, type=Path, help="e.g. data/aligned/mlqa-r")
+    parser.add_argument("--aligned", type=Path, help="e.g. data/aligned/mlqa-r")
+    parser.add_argument("--raw", type=Path, help="mMARCO's fetched hub files, e.g. data/raw/mmarco")
     parser.add_argument("--out", required=True, type=Path, help="e.g. data/split/mlqa-r")
-    parser.add_argument("--heldout", required=True, type=Path, help="e.g. data/aligned/mlqa-r-valid")
+    parser.add_argument("--heldout", type=Path, help="e.g. data/aligned/mlqa-r-valid (LAReQA sets)")
     add_params_argument(parser)
 
 
@@ -66,5 +71,16 @@ def run(dataset: str, aligned: Path, out: Path, heldout: Path, valid_fraction: f
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_section(args, "split")
-    run(args.dataset, args.aligned, args.out, args.heldout, params["split"]["valid_fraction"], params["seed"])
+    params = load_section(args, "split", "mmarco")
+    fraction = params["split"]["valid_fraction"]
+    if args.dataset in PAIR_SOURCES:
+        if args.raw is None:
+            raise MixbatchError(f"--dataset {args.dataset}: pass --raw, the folder of its fetched files")
+        from mixbatch.data.mmarco import write_mmarco_split
+
+        m = params["mmarco"]
+        write_mmarco_split(args.raw, args.out, m["languages"], fraction, params["seed"], m["translation"], m["max_queries"])
+        return
+    if args.aligned is None or args.heldout is None:
+        raise MixbatchError(f"--dataset {args.dataset}: pass --aligned and --heldout")
+    run(args.dataset, args.aligned, args.out, args.heldout, fraction, params["seed"])
