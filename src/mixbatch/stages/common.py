@@ -22,9 +22,10 @@ def add_threads_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def load_section(args: argparse.Namespace, *sections: str) -> dict[str, Any]:
-    """Load and validate the params file; return the named sections (plus `seed`)."""
+    """Load and validate the whole params file; return the named sections (plus `seed`),
+    or every section when none is named (for tools over the whole pipeline)."""
     params = load_params(args.params)
-    out = {name: params[name] for name in sections}
+    out = {name: params[name] for name in sections or params}
     out["seed"] = params["seed"]
     return out
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from mixbatch.config import load_params
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_path
 from mixbatch.report.compare import compare_folders, headlines
 from mixbatch.report.markdown import fmt_table
-from mixbatch.stages.common import add_params_argument
+from mixbatch.stages.common import add_params_argument, load_section
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +37,7 @@ def main(args: argparse.Namespace) -> None:
     if args.headlines or args.dvc_exps:
         table, digits = headlines(args.folders, args.dvc_exps), 4
     elif len(args.folders) == 2:
-        params = load_params(args.params)
+        params = load_section(args, "report")
         table = compare_folders(*args.folders, params["report"]["bootstrap_resamples"], params["seed"],
                                 params["report"]["confidence"])
         digits = 4

@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mixbatch.config import load_params
 from mixbatch.data.datasets import EVALUATIONS
 from mixbatch.io import atomic_path, sha256_file, write_json, write_parquet
 from mixbatch.model import precision as P
 from mixbatch.model.encoder import Encoder, EncoderSettings
 from mixbatch.retrieval.encode import encode_texts, load_encoder
 from mixbatch.retrieval.tables import Side, load_sides
-from mixbatch.stages.common import add_params_argument, add_threads_argument, set_seeds
+from mixbatch.stages.common import add_params_argument, add_threads_argument, load_section, set_seeds
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +145,7 @@ def run(dataset: str, aligned: Path, model_dir: Path, out: Path, encode: dict, m
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args, "encode", "model", "data")
     set_seeds(params["seed"])
     encode = params["encode"]
     run(args.dataset, args.aligned, args.model, args.out, encode, params["model"], params["data"]["hub_timeout_s"],

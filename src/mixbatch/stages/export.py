@@ -21,13 +21,12 @@ from pathlib import Path
 import pandas as pd
 
 from mixbatch import grid
-from mixbatch.config import load_params
 from mixbatch.data.datasets import kind
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir
 from mixbatch.pipeline.table import ENCODER_PARAMS, TRAIN_PARAMS, lookup
 from mixbatch.report.model_card import render_model_card
-from mixbatch.stages.common import add_params_argument
+from mixbatch.stages.common import add_params_argument, load_section
 
 log = logging.getLogger(__name__)
 # The licence of the weights follows the most restrictive training data (MLQA-R: NC).
@@ -100,4 +99,5 @@ def run(params: dict, run_name: str, model: Path, report: Path, out: Path) -> No
 
 
 def main(args: argparse.Namespace) -> None:
-    run(load_params(args.params), args.run, args.model, args.report, args.out)
+    params = load_section(args, "grid", "split", "shards", "model", "train", "report")
+    run(params, args.run, args.model, args.report, args.out)

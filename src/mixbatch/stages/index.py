@@ -18,12 +18,11 @@ import shutil
 import time
 from pathlib import Path
 
-from mixbatch.config import load_params
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir, write_json
 from mixbatch.retrieval.index import build_index, save_index
 from mixbatch.retrieval.tables import load_embeddings, read_table
-from mixbatch.stages.common import add_params_argument, set_seeds
+from mixbatch.stages.common import add_params_argument, load_section, set_seeds
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +66,6 @@ def run(embeddings: Path, out: Path, index_params: dict, seed: int) -> dict:
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args, "index")
     set_seeds(params["seed"])
     run(args.embeddings, args.out, params["index"], params["seed"])

@@ -13,10 +13,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from mixbatch.config import load_params
 from mixbatch.pipeline import dvcfile
 from mixbatch.pipeline.table import STAGES, jobs
-from mixbatch.stages.common import add_params_argument
+from mixbatch.stages.common import add_params_argument, load_section
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args)
     if args.jobs:
         for name, stage in STAGES.items():
             print(f"{name}: {' '.join(stage.code())}")

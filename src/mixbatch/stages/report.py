@@ -23,14 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from mixbatch import grid
-from mixbatch.config import load_params
 from mixbatch.data.datasets import TITLES, kind
 from mixbatch.io import atomic_dir, atomic_path, write_json
 from mixbatch.report import analysis, claims, collect, plots
 from mixbatch.report.headline import headline
 from mixbatch.report.markdown import fmt_table, interval_table, paper_miracl, paper_rank_distance, paper_table1
 from mixbatch.report.stats import add_holm, headline_specs
-from mixbatch.stages.common import add_params_argument
+from mixbatch.stages.common import add_params_argument, load_section
 
 log = logging.getLogger(__name__)
 TABLE1 = ("mo_map", "cr_map", "mul_map")
@@ -253,7 +252,7 @@ def run(dirs: dict[str, Path], out: Path, assets: Path, headline_path: Path, par
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args, "grid", "split", "shards", "score", "report")
     if Path(args.params).resolve() == Path("params.yaml").resolve() and Path("dvc.yaml").exists():
         from mixbatch.pipeline import dvcfile
 

@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixbatch.config import load_params
 from mixbatch.data.datasets import EVALUATIONS, kind
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir, write_json
@@ -34,7 +33,7 @@ from mixbatch.metrics.bias import language_mix
 from mixbatch.metrics.questions import per_question_table
 from mixbatch.report.plots import map_heatmap
 from mixbatch.retrieval.tables import lareqa_qrel_rows, load_embeddings, load_sides, read_table
-from mixbatch.stages.common import add_params_argument, set_seeds
+from mixbatch.stages.common import add_params_argument, load_section, set_seeds
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ def write_outputs(result: dict, dataset: str, metrics: Path, plots: Path, detail
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args, "score")
     set_seeds(params["seed"])
     score = params["score"]
     if kind(args.dataset) == "lareqa":

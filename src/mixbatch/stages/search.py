@@ -20,14 +20,13 @@ from pathlib import Path
 import pandas as pd
 
 from mixbatch import grid, paths
-from mixbatch.config import load_params
 from mixbatch.data.datasets import EVALUATIONS, kind
 from mixbatch.errors import MixbatchError
 from mixbatch.model.encoder import EncoderSettings
 from mixbatch.retrieval.encode import encode_texts, load_encoder
 from mixbatch.retrieval.index import load_index, search
 from mixbatch.retrieval.tables import load_sides, read_table
-from mixbatch.stages.common import add_params_argument
+from mixbatch.stages.common import add_params_argument, load_section
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +86,7 @@ def hits(params: dict, run_name: str, dataset: str, questions: list[str], k: int
 
 
 def main(args: argparse.Namespace) -> None:
-    params = load_params(args.params)
+    params = load_section(args, "grid", "model")
     found = hits(params, args.run, args.dataset, read_questions(args), args.k, args.model, args.index, args.aligned)
     for question, rows in found.groupby("question", sort=False):
         if args.json:
