@@ -8,7 +8,7 @@ CORES ?= $(shell nproc)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 SNAKEMAKE := $(BIN)/snakemake --profile workflow/profiles/local --cores $(CORES)
 
-.PHONY: run test test-slow install clean-venv
+.PHONY: run test install clean-venv
 
 run: $(STAMP)  ## the default pipeline end to end; afterwards both front doors agree it is current
 	$(BIN)/mixbatch pipeline --check
@@ -26,11 +26,8 @@ run: $(STAMP)  ## the default pipeline end to end; afterwards both front doors a
 	@echo "Models:  data/models/<run>-s<seed>/ (Hugging Face + sentence-transformers folders); publishable, with model cards: data/export/"
 	@echo "Search:  .venv/bin/mixbatch search --run hybrid-s13 --dataset xquad-r \"your question\""
 
-test: $(STAMP)  ## the fast test suite (what CI runs)
-	$(BIN)/pytest
-
-test-slow: $(STAMP)  ## the slow tests: the real 117M-parameter model, real training
-	$(BIN)/pytest -m slow
+test: $(STAMP)  ## every test, fast and slow (what CI runs); `.venv/bin/pytest` alone runs the fast suite
+	$(BIN)/pytest -m "slow or not slow"
 
 install: $(STAMP)
 

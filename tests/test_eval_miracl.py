@@ -77,7 +77,7 @@ def test_trec_semantics_on_the_real_mirrored_qrels(shared_data):
 
 def test_offline_hub_records_skipped(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    side, status = miracl_corpus.load_candidates(["sw"], {}, 1)
+    side, status = miracl_corpus.load_candidates(["sw"], {"miracl_corpus": "miracl/miracl-corpus"}, 1)
     assert side is None and status.startswith("skipped: corpus unavailable")
     emb = tmp_path / "emb"
     emb.mkdir()

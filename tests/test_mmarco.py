@@ -282,7 +282,7 @@ def test_fetch_downloads_the_hub_paths(tmp_path, monkeypatch):
         shutil.copyfile(FIXTURE / filename, target)
         return str(target)
 
-    monkeypatch.setattr(mmarco, "hub_reachable", lambda timeout_s: (True, ""))
+    monkeypatch.setattr(mmarco, "hub_reachable", lambda repo, timeout_s: (True, ""))
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
     paths = fetch_mmarco(tmp_path / "hub", ["zh", "en"])
     assert [c[1] for c in calls] == hub_files(["en", "zh"])

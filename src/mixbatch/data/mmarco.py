@@ -46,7 +46,6 @@ repeated id where needed, bad UTF-8) are always errors naming the file and line.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from mixbatch.data.hub import hub_reachable
 from mixbatch.data.split import PAIR_COLUMNS, split_ids
 from mixbatch.errors import MixbatchError
 from mixbatch.io import atomic_dir, write_json
@@ -120,21 +120,6 @@ def _how_to_provide(hub_dir: Path, translation: str) -> str:
     )
 
 
-def hub_reachable(timeout_s: float) -> tuple[bool, str]:
-    """(reachable, why not) for the mMARCO repo on the hub, without waiting longer than timeout_s."""
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}:
-            return False, f"{var} is set"
-    import requests
-
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co").rstrip("/")
-    try:
-        requests.head(f"{endpoint}/api/datasets/{MMARCO_REPO}", timeout=timeout_s)
-    except requests.RequestException as e:
-        return False, type(e).__name__
-    return True, ""
-
-
 def fetch_mmarco(out_dir: str | Path, languages: list[str], translation: str = "google",
                  revision: str = MMARCO_REVISION, timeout_s: float = 10.0) -> list[Path]:
     """Download the files `hub_files` names into `out_dir`, laid out like the hub repo.
@@ -147,7 +132,7 @@ def fetch_mmarco(out_dir: str | Path, languages: list[str], translation: str = "
     files = hub_files(languages, translation)
     absent = [f for f in files if not (out_dir / f).is_file()]
     if absent:
-        ok, why = hub_reachable(timeout_s)
+        ok, why = hub_reachable(MMARCO_REPO, timeout_s)
         if not ok:
             listed = "\n".join(f"  - {out_dir / f}" for f in absent)
             raise MixbatchError(

@@ -12,8 +12,8 @@ smoke runs only, since it changes the scores).
 from __future__ import annotations
 
 import logging
-import os
 
+from mixbatch.data.hub import hub_reachable
 from mixbatch.retrieval.tables import Side
 
 log = logging.getLogger(__name__)
@@ -21,24 +21,10 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "skipped: corpus unavailable"
 
 
-def hub_reachable(timeout_s: float) -> tuple[bool, str]:
-    """(reachable, why not) for huggingface.co, without waiting longer than timeout_s."""
-    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in {"1", "true", "yes", "on"}:
-            return False, f"{var} is set"
-    import requests
-
-    try:
-        requests.head("https://huggingface.co/api/datasets/miracl/miracl-corpus", timeout=timeout_s)
-    except requests.RequestException as e:
-        return False, f"{type(e).__name__}"
-    return True, ""
-
-
 def load_candidates(langs: list[str], encode: dict, hub_timeout_s: float) -> tuple[Side | None, str]:
     """The corpus of each language as one candidates Side (ids "<lang>:<docid>"), or
     (None, "skipped: corpus unavailable (<why>)")."""
-    ok, why = hub_reachable(hub_timeout_s)
+    ok, why = hub_reachable(encode["miracl_corpus"], hub_timeout_s)
     if not ok:
         log.warning("MIRACL corpus: %s (%s)", UNAVAILABLE, why)
         return None, f"{UNAVAILABLE} ({why})"
