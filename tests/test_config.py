@@ -84,3 +84,8 @@ def test_params_yaml_spells_out_every_schema_key():
         return out
 
     assert missing(load_schema(), raw, "") == []
+
+
+def test_params_yaml_is_the_schema_defaults_written_out():
+    """One set of defaults: an empty params file and the repository's params.yaml run alike."""
+    assert load_params(ROOT / "params.yaml") == validate_params({})

@@ -47,7 +47,7 @@ def test_schema_defaults_fill_an_empty_shards_section(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("seed: 3\n")
     params = load_params(path)
-    assert params["shards"] == {"batch_size": 32, "num_batches": 150, "valid_batches": None,
+    assert params["shards"] == {"batch_size": 32, "num_batches": 75, "valid_batches": None,
                                 "languages": ["ar", "de", "en", "es", "hi", "vi", "zh"],
                                 "passage": "sentence", "batches_per_shard": 500}
     assert set(params["grid"]["runs"]) == {"xx", "xy", "hybrid", "random", "mixed"}

@@ -38,6 +38,10 @@ CONFIGS = {
     "120steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 120},
     "bs64-lr5e-5-40steps-dropout0": {"train.dropout": 0.0, "train.lr": 5e-5, "shards.batch_size": 64,
                                      "shards.num_batches": 40},
+    "bs64-40steps-dropout0": {"train.dropout": 0.0, "shards.batch_size": 64, "shards.num_batches": 40},
+    "lr5e-5-75steps-dropout0": {"train.dropout": 0.0, "train.lr": 5e-5, "shards.num_batches": 75},
+    "75steps-dropout0-seed14": {"train.dropout": 0.0, "shards.num_batches": 75, "seed": 14},
+    "zeroshot": {"train.max_steps": 0, "shards.num_batches": 1, "zeroshot": True},
 }
 BASE = {"train.dropout": None, "train.eval_every": 25}
 
@@ -47,6 +51,8 @@ def params_for(changes: dict) -> dict:
     params["grid"] = {**params["grid"], "runs": {"hybrid": {"sampling": "hybrid", "alpha": 0.5}}, "seeds": [13],
                       "zeroshot": False, "datasets": ["mlqa-r-valid"]}
     for key, value in {**BASE, **changes}.items():
+        if key in ("seed", "zeroshot"):
+            continue
         section, name = key.split(".")
         params[section][name] = value
     return params
@@ -62,26 +68,32 @@ def mixbatch(*args: str, log: Path) -> None:
 def run_config(name: str, changes: dict) -> dict:
     folder = OUT / name
     metrics = folder / "metrics.json"
+    seed = str(changes.get("seed", 13))
     if not metrics.exists():
         folder.mkdir(parents=True, exist_ok=True)
         params = folder / "params.yaml"
         params.write_text(yaml.safe_dump(params_for(changes), sort_keys=False))
         log, p = folder / "log.txt", ["--params", str(params)]
-        mixbatch("shards", "--run", "hybrid", "--seed", "13", "--split-dir", "data/split", "--out", str(folder / "shards"), *p, log=log)
-        start = time.perf_counter()
-        mixbatch("train", "--seed", "13", "--base-model", "data/models/base", "--shards", str(folder / "shards"),
-                 "--out", str(folder / "model"), "--log", str(folder / "train.csv"), "--metrics", str(folder / "train.json"),
-                 "--checkpoints", str(folder / "ckpt"), *p, log=log)
-        (folder / "train_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+        model = "data/models/base"
+        if not changes.get("zeroshot"):
+            mixbatch("shards", "--run", "hybrid", "--seed", seed, "--split-dir", "data/split", "--out",
+                     str(folder / "shards"), *p, log=log)
+            start = time.perf_counter()
+            mixbatch("train", "--seed", seed, "--base-model", model, "--shards", str(folder / "shards"),
+                     "--out", str(folder / "model"), "--log", str(folder / "train.csv"),
+                     "--metrics", str(folder / "train.json"), "--checkpoints", str(folder / "ckpt"), *p, log=log)
+            (folder / "train_seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+            model = str(folder / "model")
         mixbatch("encode", "--dataset", "mlqa-r-valid", "--aligned", "data/aligned/mlqa-r-valid", "--model",
-                 str(folder / "model"), "--out", str(folder / "emb"), *p, log=log)
+                 model, "--out", str(folder / "emb"), *p, log=log)
         mixbatch("score", "--dataset", "mlqa-r-valid", "--aligned", "data/aligned/mlqa-r-valid", "--embeddings",
                  str(folder / "emb"), "--metrics", str(metrics), "--plots", str(folder / "plots"),
                  "--details", str(folder / "details"), *p, log=log)
-    train = json.loads((folder / "train.json").read_text())
-    return {"config": name, **{k: v for k, v in changes.items()},
-            **json.loads(metrics.read_text()), "best_step": train["best_step"], "best_val_loss": train["best_val_loss"],
-            "train_s": float((folder / "train_seconds.txt").read_text())}
+    trained = (folder / "train.json").exists()
+    train = json.loads((folder / "train.json").read_text()) if trained else {}
+    return {"config": name, **{k: v for k, v in changes.items()}, **json.loads(metrics.read_text()),
+            "best_step": train.get("best_step"), "best_val_loss": train.get("best_val_loss"),
+            "train_s": float((folder / "train_seconds.txt").read_text()) if trained else 0.0}
 
 
 def main() -> None:
