@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GRID = {"runs": {"xx": {"sampling": "xx"}, "hybrid": {"sampling": "hybrid", "alpha": 0.5}}, "seeds": [1],
-        "zeroshot": True, "datasets": ["xquad-r", "tatoeba"]}
+        "zeroshot": True, "datasets": ["xquad-r", "tatoeba", "miracl"]}
 OUTPUT_FLAGS = {"--out", "--metrics", "--plots", "--details", "--heldout", "--log", "--headline", "--assets"}
 FAKE_MIXBATCH = f"""#!{sys.executable}
 # A stand-in for `mixbatch <stage>`: every output path becomes a file holding the command.

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_repo_params_are_valid_and_defaults_fill_in():
     params = load_params(ROOT / "params.yaml")
-    assert params["grid"]["datasets"] == ["xquad-r", "tatoeba"]
+    assert params["grid"]["datasets"] == ["xquad-r"]
     filled = validate_params({})
     assert filled["seed"] == 13 and filled["split"] == {"datasets": ["mlqa-r"], "valid_fraction": 0.1}
     assert filled["data"]["mirrors"] == ["../shared/data"]
