@@ -43,7 +43,10 @@ CONFIGS = {
     "75steps-dropout0-seed14": {"train.dropout": 0.0, "shards.num_batches": 75, "seed": 14},
     "zeroshot": {"train.max_steps": 0, "shards.num_batches": 1, "zeroshot": True},
 }
-BASE = {"train.dropout": None, "train.eval_every": 25}
+# The old default, written out so that the search does not move with params.yaml (whose
+# values it chose): each configuration changes these.
+BASE = {"shards.batch_size": 32, "shards.num_batches": 150, "train.lr": 3e-5, "train.warmup_ratio": 0.1,
+        "train.dropout": None, "train.eval_every": 25}
 
 
 def params_for(changes: dict) -> dict:
