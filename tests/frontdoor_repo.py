@@ -113,7 +113,7 @@ def build(root: Path) -> Repo:
     repo.write_params(params)
     repo.run("git", "init", "-q")
     repo.dvc("init", "-q")
-    repo.dvc("config", "cache.type", "reflink,hardlink,copy")
+    repo.dvc("config", "cache.type", "hardlink,copy")
     repo.mixbatch("pipeline")
     repo.snakemake("all")
     assert "Nothing to be done" in repo.snakemake("-n", "all").stdout
