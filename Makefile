@@ -18,6 +18,9 @@ run: $(STAMP)  ## the default pipeline end to end; afterwards both front doors a
 	$(SNAKEMAKE) --dry-run --quiet all | grep -q "Nothing to be done" || \
 		{ echo "snakemake still plans jobs after the run; not recording outputs in dvc.lock" >&2; exit 1; }
 	$(BIN)/dvc commit --force --quiet
+	@# commit links an output only when its bytes are new to the cache; an exported model's
+	@# files are already there (the trained model's): relink so both share one copy.
+	$(BIN)/dvc checkout --relink --quiet
 	@# dvc commit links the outputs to its cache (new ctimes): tell Snakemake they are current.
 	$(SNAKEMAKE) --touch --quiet all
 	$(BIN)/dvc status --quiet || { $(BIN)/dvc status; echo "dvc status is not clean" >&2; exit 1; }
