@@ -126,18 +126,14 @@ def test_dvc_exp_show_renders_every_runs_mul_map(two_runs):
     run(a, "git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "results")
     env = {**os.environ, "COLUMNS": "160", "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     for flags in ([], ["--no-pager", "--drop", ".*", "--keep", HEADLINE_VIEW]):
-        shown = subprocess.run([BIN / "dvc", "exp", "show", *flags], cwd=a, env=env, capture_output=True,
-                               text=True).stdout
-        header = next(line for line in shown.splitlines() if "Experiment" in line)
+        lines = subprocess.run([BIN / "dvc", "exp", "show", *flags], cwd=a, env=env, capture_output=True,
+                               text=True).stdout.splitlines()
+        at = next(i for i, line in enumerate(lines) if "Experiment" in line)
         if flags:
-            assert max(len(line) for line in shown.splitlines()) <= 160
-        first = header.split()[2:5]  # after Experiment, Created
-        assert first == [f"mul_map.{r}" for r in ("zeroshot", "xx", "hybrid")], header
-        assert "…" not in shown.splitlines()[header_row(shown) + 2].split()[2:5]
-
-
-def header_row(shown: str) -> int:
-    return next(i for i, line in enumerate(shown.splitlines()) if "Experiment" in line)
+            assert max(len(line) for line in lines) <= 160
+        first = lines[at].split()[2:5]  # after Experiment, Created
+        assert first == [f"mul_map.{r}" for r in ("zeroshot", "xx", "hybrid")], lines[at]
+        assert "…" not in lines[at + 2].split()[2:5]  # the workspace row, under the rule
 
 
 def test_dvc_plots_show_draws_the_loss_curves_and_language_bars(two_runs):
