@@ -175,3 +175,16 @@ def test_compare_reads_dvc_exp_show_json(monkeypatch):
     assert table[["source", "run"]].values.tolist() == [["workspace", "xx"], ["workspace", "hybrid"],
                                                          ["alpha03", "xx"], ["alpha03", "hybrid"]]
     assert table["mul_map"].tolist() == [0.5, 0.6, 0.5, 0.6]
+
+
+def test_claims_and_the_pairwise_table_read_the_same_tests(built):
+    """One resampling per data set and group: the conclusions' evidence quotes exactly the
+    pairwise table's differences, intervals and unadjusted p for the same pair and metric."""
+    root, _ = built
+    pairwise = pd.read_csv(root / "report" / "xquad-r_pairwise.csv").set_index(["a", "b", "metric"])
+    verdicts = pd.read_csv(root / "report" / "conclusions.csv")
+    mul = verdicts[(verdicts["group"] == "all") & verdicts["claim"].str.startswith("Hybrid is best")].iloc[0]
+    quoted = re.search(r"hybrid - xx: ([+-][\d.]+) \[([+-][\d.]+), ([+-][\d.]+)\]", mul["evidence"])
+    row = pairwise.loc[("xx", "hybrid", "mul_map")]  # the table lists each pair once, in grid order
+    expected = (-row["diff"], -row["ci_high"], -row["ci_low"])
+    assert [float(v) for v in quoted.groups()] == pytest.approx(expected, abs=5e-5)

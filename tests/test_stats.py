@@ -11,6 +11,7 @@ from mixbatch.errors import MixbatchError
 from mixbatch.report.stats import (
     add_holm,
     ClusterSums,
+    PairedRuns,
     bootstrap_difference,
     cluster_sums,
     compare,
@@ -300,3 +301,58 @@ def test_no_tables_and_missing_setting():
     only_mo = hand_table().query("setting == 'mo'")
     with pytest.raises(MixbatchError, match="cr_map: no rows with setting 'cr'"):
         compare([only_mo], [only_mo], SPECS)
+
+
+def test_paired_runs_do_not_depend_on_what_is_asked_first():
+    rng = np.random.default_rng(10)
+    runs = {name: [full_table(rng) for _ in range(n)] for name, n in (("x", 1), ("y", 2), ("z", 3))}
+
+    def build():
+        return PairedRuns(runs, SPECS, n_resamples=200, seed=3, n_permutations=99)
+
+    values_first, pairs_first = build(), build()
+    values = {r: values_first.values(r) for r in runs}
+    pairs = values_first.compare([("x", "y"), ("z", "y")])
+    later = pairs_first.compare([("z", "y"), ("x", "y")], ["mul_map"])  # other order, one metric
+    pd.testing.assert_frame_equal(pairs_first.compare([("x", "y"), ("z", "y")]), pairs)
+    pd.testing.assert_frame_equal({r: pairs_first.values(r) for r in runs}["z"], values["z"])
+    mine = later.set_index(["a", "b"]).loc[("x", "y")]
+    assert mine["p_value"] == pairs.set_index(["a", "b", "metric"]).loc[("x", "y", "mul_map"), "p_value"]
+
+
+def test_paired_runs_differences_are_the_runs_own_values_and_headlines():
+    rng = np.random.default_rng(11)
+    runs = {"x": [full_table(rng), full_table(rng)], "y": [full_table(rng)], "w": [full_table(rng)]}
+    paired = PairedRuns(runs, SPECS, n_resamples=300, seed=0, n_permutations=99)
+    result = paired.compare([("x", "y"), ("w", "x")]).set_index(["a", "b", "metric"])
+    for spec in SPECS:
+        means = {r: np.mean([headline_values(t, [spec])[spec.name] for t in tables]) for r, tables in runs.items()}
+        row = result.loc[("x", "y", spec.name)]
+        assert row["value_a"] == pytest.approx(means["x"], abs=1e-12)
+        assert row["diff"] == pytest.approx(means["x"] - means["y"], abs=1e-12)
+        assert row["ci_low"] <= row["diff"] <= row["ci_high"]
+        x = paired.values("x").set_index("metric").loc[spec.name]
+        assert x["value"] == pytest.approx(means["x"], abs=1e-12)
+    # the flipped study's statistic is linear in the signs: all signs +1 is the observed one, so p >= 1/(n+1)
+    assert (result["p_value"] >= 1 / 100).all() and (result["p_value"] <= 1).all()
+
+
+def test_sign_flip_p_matches_flipping_the_tables_themselves():
+    """The p of the linear form equals counting flipped studies recomputed from scratch:
+    swap A and B rows of the flipped ids and take the macro headline difference again."""
+    rng = np.random.default_rng(12)
+    a, b = hand_table(), hand_table()
+    b["ap"] = b["ap"] * rng.uniform(0.5, 1.0, len(b))
+    spec = SPECS[1]  # cr_map: cells of unequal size
+    p = sign_flip_p_value(cluster_sums([a], spec), cluster_sums([b], spec, reference=a), 999, rng=4)
+    ids = list(pd.unique(a.xling_id[a.setting == spec.setting]))
+    observed = headline_values(a, [spec])[spec.name] - headline_values(b, [spec])[spec.name]
+    hits = 0
+    for signs in np.random.default_rng(4).integers(0, 2, size=(999, len(ids)), dtype=np.int8):
+        flipped_ids = [i for i, s in zip(ids, signs) if s == 0]
+        swap = a.xling_id.isin(flipped_ids)
+        fa, fb = a.copy(), b.copy()
+        fa.loc[swap, "ap"], fb.loc[swap, "ap"] = b.loc[swap, "ap"], a.loc[swap, "ap"]
+        diff = headline_values(fa, [spec])[spec.name] - headline_values(fb, [spec])[spec.name]
+        hits += abs(diff) >= abs(observed) * (1 - 1e-12)
+    assert p == (1 + hits) / 1000

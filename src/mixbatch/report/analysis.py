@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mixbatch import grid, paths
@@ -53,7 +54,8 @@ def in_group(tables: list[pd.DataFrame], group: str, seen: list[str]) -> list[pd
     """The rows of question languages in a group: all, seen (trained on) or unseen."""
     if group == "all":
         return tables
-    chosen = [t[t["q_lang"].isin(seen) == (group == "seen")] for t in tables]
+    # numpy, not the Arrow-backed column: isin over Arrow strings iterates in Python
+    chosen = [t[np.isin(t["q_lang"].to_numpy(dtype=object), seen) == (group == "seen")] for t in tables]
     if chosen[0].empty:
         raise MixbatchError(f"no questions in {group} languages (training languages: {' '.join(seen)})")
     return chosen
@@ -61,31 +63,29 @@ def in_group(tables: list[pd.DataFrame], group: str, seen: list[str]) -> list[pd
 
 def groups_present(tables: list[pd.DataFrame], seen: list[str]) -> list[str]:
     """"all", plus "seen" and "unseen" where the questions have languages of both kinds."""
-    langs = set(tables[0]["q_lang"])
+    langs = set(tables[0]["q_lang"].unique())
     return ["all", "seen", "unseen"] if langs & set(seen) and langs - set(seen) else ["all"]
 
 
-def run_values(tables: dict[str, list[pd.DataFrame]], specs: list, settings: Settings,
-               seen: list[str] | None = None, group: str = "all") -> pd.DataFrame:
-    """Long table: run, metric, value, ci_low, ci_high, n_seeds (one row per run x metric)."""
-    rows = []
-    for i, (config, seed_tables) in enumerate(tables.items()):
-        chosen = in_group(seed_tables, group, seen or [])
-        frame = stats.run_intervals(chosen, specs, settings.n_resamples, settings.seed + i, settings.confidence)
-        rows.append(frame.assign(run=config, n_seeds=len(seed_tables), group=group))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+def paired_runs(tables: dict[str, list[pd.DataFrame]], specs: list, settings: Settings,
+                seen: list[str] | None = None, group: str = "all") -> stats.PairedRuns:
+    """Every run config's seed tables (restricted to the group's question languages),
+    resampled together: the same draws serve each run's intervals and every comparison."""
+    return stats.PairedRuns({config: in_group(seed_tables, group, seen or []) for config, seed_tables in tables.items()},
+                            specs, settings.n_resamples, settings.seed, settings.confidence, settings.n_permutations)
 
 
-def compare_runs(tables: dict[str, list[pd.DataFrame]], pairs: list[tuple[str, str]], specs: list,
-                 settings: Settings, seen: list[str] | None = None, group: str = "all") -> pd.DataFrame:
+def run_values(runs: stats.PairedRuns, group: str = "all") -> pd.DataFrame:
+    """Long table: run, metric, value, ci_low, ci_high, n_seeds, group (one row per run x metric)."""
+    return pd.concat([runs.values(config).assign(run=config, n_seeds=runs.n_seeds(config), group=group)
+                      for config in runs.runs], ignore_index=True)
+
+
+def compare_runs(runs: stats.PairedRuns, pairs: list[tuple[str, str]], metrics: list[str],
+                 group: str = "all") -> pd.DataFrame:
     """Long table: a, b (run configs), group, metric, value_a, value_b, diff, ci_low, ci_high, p_value."""
-    rows = []
-    for i, (a, b) in enumerate(pairs):
-        frame = stats.compare(in_group(tables[a], group, seen or []), in_group(tables[b], group, seen or []), specs,
-                              settings.n_resamples, settings.seed + 1000 + i, settings.confidence, settings.n_permutations)
-        rows.append(frame.rename(columns={"a": "value_a", "b": "value_b"}).assign(a=a, b=b, group=group))
-    columns = ["a", "b", "group", "metric", "value_a", "value_b", "diff", "ci_low", "ci_high", "p_value"]
-    return pd.concat(rows, ignore_index=True)[columns] if rows else pd.DataFrame(columns=columns)
+    frame = runs.compare(pairs, metrics).assign(group=group)
+    return frame[["a", "b", "group", "metric", "value_a", "value_b", "diff", "ci_low", "ci_high", "p_value"]]
 
 
 def all_pairs(tables: dict[str, list[pd.DataFrame]]) -> list[tuple[str, str]]:

@@ -10,15 +10,21 @@ A headline (HeadlineSpec) is the mean of a column over the rows of one setting w
 cell (q_lang, (q_lang, c_lang) or one cell), then the plain mean over cells (macro).
 
 Statistics (all resample xling_ids, the clusters: translations are not independent):
-- bootstrap_difference: two-level paired bootstrap of mean-over-seeds(A) - mean-over-seeds(B).
-  Each replicate draws clusters with replacement (the same draw for A and B, keeping the
-  pairing) and, independently within A and within B, seeds with replacement (seeds are not
-  paired); the headline is recomputed exactly from per-cluster cell sums and row counts
-  (cell mean = (w @ sums) / (w @ counts), a cell left empty is dropped from the macro
-  mean). Percentile interval. With one seed per run it is the plain paired cluster bootstrap.
-- bootstrap_value: the same for one run's headline.
-- sign_flip_p_value: paired randomisation test; under H0 the A/B labels are exchangeable
-  per xling_id, so each cluster's seed-averaged A - B contribution gets a random sign.
+- PairedRuns: the report's form. Several runs on the same rows (one data set, one language
+  group) share one draw of clusters per replicate and one set of sign flips, so every run's
+  interval and every pair's difference and test come from the same resamples, each drawn
+  once (a report of 6 runs x 15 pairs x 7 metrics x 3 groups stays within seconds).
+- Two-level paired bootstrap of mean-over-seeds(A) - mean-over-seeds(B): each replicate
+  draws clusters with replacement (the same draw for A and B, keeping the pairing) and,
+  independently per run, seeds with replacement (seeds are not paired); the headline is
+  recomputed exactly from per-cluster cell sums and row counts (cell mean = (w @ sums) /
+  (w @ counts), a cell left empty is dropped from the macro mean). Percentile interval.
+  With one seed per run it is the plain paired cluster bootstrap. bootstrap_difference is
+  the two-run form on ClusterSums.
+- Sign-flip test (sign_flip_p_value for two runs): paired randomisation test; under H0 the
+  A/B labels are exchangeable per xling_id, so each cluster's seed-averaged A - B
+  contribution gets a random sign. Flipping keeps every cell's row count, so the macro
+  headline of the flipped difference is linear in the signs: signs @ (one value per cluster).
 - holm: Holm-Bonferroni step-down adjustment.
 scipy.stats.bootstrap / permutation_test are not used: they resample 1-D observations,
 while an exact macro headline needs whole clusters resampled into per-cell ratios, plus
@@ -151,35 +157,51 @@ def _group_codes(rows: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
     return pd.factorize(combined)[0]
 
 
-def _cluster_sums(aligned: list[pd.DataFrame], spec: HeadlineSpec) -> ClusterSums:
-    """ClusterSums of aligned tables (same rows, same order; the first gives ids and cells).
-    Clusters (the xling_ids with rows in the spec's setting) and cells are numbered in order
-    of first appearance in the setting's rows."""
-    selected = (aligned[0]["setting"] == spec.setting).to_numpy()
+@dataclass(frozen=True)
+class _Layout:
+    """Where one headline's rows go: the setting's rows of the aligned tables (selected),
+    each row's (cluster, cell) slot, the clusters' xling_ids and the row counts per slot."""
+
+    selected: np.ndarray
+    slot: np.ndarray
+    clusters: tuple
+    counts: np.ndarray  # (clusters, cells)
+
+
+def _layout(reference: pd.DataFrame, spec: HeadlineSpec) -> _Layout:
+    """Clusters (the xling_ids with rows in the spec's setting, so that every draw adds rows)
+    and cells, numbered in order of first appearance in the setting's rows."""
+    selected = (reference["setting"] == spec.setting).to_numpy()
     if not selected.any():
         raise MixbatchError(f"{spec.name}: no rows with setting {spec.setting!r}")
-    rows = aligned[0][selected]
-    # clusters: the xling_ids with rows in this setting, so that every draw adds rows
+    rows = reference[selected]
     cluster, cell = _group_codes(rows, ("xling_id",)), _group_codes(rows, spec.cell_by)
     n_clusters, n_cells = cluster.max() + 1, cell.max() + 1
     slot = cluster * n_cells + cell
-    counts = np.bincount(slot, minlength=n_clusters * n_cells).reshape(n_clusters, n_cells)
+    counts = np.bincount(slot, minlength=n_clusters * n_cells).reshape(n_clusters, n_cells).astype(np.float64)
+    return _Layout(selected, slot, tuple(pd.unique(rows["xling_id"])), counts)
+
+
+def _sums(aligned: list[pd.DataFrame], spec: HeadlineSpec, layout: _Layout) -> ClusterSums:
+    """ClusterSums of aligned seed tables (same rows, same order as the layout's reference)."""
+    n_clusters, n_cells = layout.counts.shape
     sums = []
     for i, table in enumerate(aligned):
-        values = table[spec.column].to_numpy(dtype=np.float64, na_value=np.nan)[selected]
+        values = table[spec.column].to_numpy(dtype=np.float64, na_value=np.nan)[layout.selected]
         if not np.isfinite(values).all():
-            bad = rows["qid"].to_numpy()[~np.isfinite(values)][0]
+            bad = table["qid"].to_numpy()[layout.selected][~np.isfinite(values)][0]
             raise MixbatchError(f"{spec.name}: {spec.column} of qid {bad!r} (setting {spec.setting}) "
                                 f"in seed table {i} is not finite")
-        sums.append(np.bincount(slot, weights=values, minlength=n_clusters * n_cells).reshape(n_clusters, n_cells))
-    return ClusterSums(np.stack(sums), counts.astype(np.float64))
+        sums.append(np.bincount(layout.slot, weights=values, minlength=n_clusters * n_cells).reshape(n_clusters, n_cells))
+    return ClusterSums(np.stack(sums), layout.counts)
 
 
 def cluster_sums(tables: list[pd.DataFrame], spec: HeadlineSpec, reference: pd.DataFrame | None = None) -> ClusterSums:
     """ClusterSums of one run's seed tables, clusters and cells in the order of `reference`
     (default the first table; pass the same reference for the two runs of a comparison)."""
     reference = tables[0] if reference is None and tables else reference
-    return _cluster_sums(_align(tables, reference, [spec.column], "run"), spec)
+    aligned = _align(tables, reference, [spec.column], "run")
+    return _sums(aligned, spec, _layout(aligned[0], spec))
 
 
 def weighted_headline(x: ClusterSums, cluster_weights: np.ndarray, seed_weights: np.ndarray) -> np.ndarray:
@@ -212,6 +234,11 @@ def _draw_seeds(rng: np.random.Generator, n_seeds: int, n_resamples: int, resamp
     return np.full((n_resamples, n_seeds), 1.0 / n_seeds)
 
 
+def _draw_signs(rng: np.random.Generator, n_clusters: int, n_permutations: int) -> np.ndarray:
+    """(n_permutations, n_clusters) of 0/1 (int8: a tenth of the memory of the +-1 floats)."""
+    return rng.integers(0, 2, size=(n_permutations, n_clusters), dtype=np.int8)
+
+
 def _headline(x: ClusterSums) -> float:
     """The mean over seeds of the headline on all rows."""
     n_seeds, n_clusters = x.sums.shape[:2]
@@ -229,6 +256,28 @@ def _check_paired(a: ClusterSums, b: ClusterSums) -> None:
         raise MixbatchError("runs A and B do not have the same rows per xling_id and cell (build both with one reference)")
 
 
+def _flip_values(a: ClusterSums, b: ClusterSums) -> np.ndarray:
+    """(clusters,): each cluster's share of the macro headline of seed-mean(A) - seed-mean(B).
+    Their sum is the observed difference; a sign flip per cluster keeps the row counts, so
+    signs @ values is exactly the flipped study's difference."""
+    row_counts = a.counts.sum(axis=0)
+    filled = row_counts > 0
+    cell_weights = np.divide(1.0, row_counts * filled.sum(), out=np.zeros_like(row_counts), where=filled)
+    return (a.sums.mean(axis=0) - b.sums.mean(axis=0)) @ cell_weights
+
+
+def _sign_flip_p_values(values: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """Two-sided p per column of values (clusters, tests), signs from _draw_signs:
+    (1 + #{|flipped| >= |observed|}) / (n_permutations + 1)."""
+    observed = np.abs(values.sum(axis=0))
+    threshold = observed - 1e-12 * observed  # a flip giving the observed value again counts, whatever the rounding
+    hits = np.zeros(values.shape[1], dtype=np.int64)
+    for start in range(0, len(signs), _SIGN_FLIP_CHUNK):
+        flipped = (signs[start:start + _SIGN_FLIP_CHUNK] * 2.0 - 1.0) @ values
+        hits += np.count_nonzero(np.abs(flipped) >= threshold, axis=0)
+    return (1 + hits) / (1 + len(signs))
+
+
 def bootstrap_difference(a: ClusterSums, b: ClusterSums, n_resamples: int = 2000, rng=0,
                          confidence: float = 0.95, resample_seeds: bool = True) -> tuple[float, float, float]:
     """(mean-over-seeds A - B, low, high): two-level paired cluster bootstrap (module docstring).
@@ -243,32 +292,13 @@ def bootstrap_difference(a: ClusterSums, b: ClusterSums, n_resamples: int = 2000
     return (_headline(a) - _headline(b), *_percentiles(replicates, confidence))
 
 
-def bootstrap_value(x: ClusterSums, n_resamples: int = 2000, rng=0, confidence: float = 0.95,
-                    resample_seeds: bool = True) -> tuple[float, float, float]:
-    """(mean-over-seeds headline, low, high) of one run: clusters and seeds resampled."""
-    rng = np.random.default_rng(rng)
-    weights = _draw_counts(rng, x.counts.shape[0], n_resamples)
-    replicates = weighted_headline(x, weights, _draw_seeds(rng, x.sums.shape[0], n_resamples, resample_seeds))
-    return (_headline(x), *_percentiles(replicates, confidence))
-
-
 def sign_flip_p_value(a: ClusterSums, b: ClusterSums, n_permutations: int = 9999, rng=0) -> float:
-    """Two-sided p of the paired cluster randomisation test of headline(A) == headline(B):
-    (1 + #{|flipped difference| >= |observed|}) / (n_permutations + 1), on seed-averaged
-    values (it tests the runs' exchangeability, not the seed variance). Identical runs: 1."""
+    """Two-sided p of the paired cluster randomisation test of headline(A) == headline(B),
+    on seed-averaged values (it tests the runs' exchangeability, not the seed variance).
+    Identical runs: 1."""
     _check_paired(a, b)
-    rng = np.random.default_rng(rng)
-    contribution = a.sums.mean(axis=0) - b.sums.mean(axis=0)  # (clusters, cells)
-    row_counts = a.counts.sum(axis=0)
-    observed = abs(_macro(contribution.sum(axis=0), row_counts))
-    # a flip that gives the observed value again must count, whatever the rounding
-    threshold = observed - 1e-12 * observed
-    hits = 0
-    for start in range(0, n_permutations, _SIGN_FLIP_CHUNK):
-        n = min(_SIGN_FLIP_CHUNK, n_permutations - start)
-        signs = rng.integers(0, 2, size=(n, len(contribution)), dtype=np.int8) * 2.0 - 1.0
-        hits += int(np.count_nonzero(np.abs(_macro(signs @ contribution, row_counts)) >= threshold))
-    return (1 + hits) / (1 + n_permutations)
+    signs = _draw_signs(np.random.default_rng(rng), a.counts.shape[0], n_permutations)
+    return float(_sign_flip_p_values(_flip_values(a, b)[:, None], signs)[0])
 
 
 def holm(p_values) -> np.ndarray:
@@ -295,32 +325,104 @@ def _columns(specs: list[HeadlineSpec]) -> list[str]:
     return sorted({s.column for s in specs})
 
 
+class PairedRuns:
+    """Runs on the same rows (one data set, one language group), resampled together.
+
+    runs: {name: its seed tables}; the first table of the first run is the reference every
+    table is aligned to. All draws happen here, in a fixed order (per distinct cluster set:
+    bootstrap counts, then sign flips; then each run's seed draw), so results depend on
+    the seed only, never on which values or pairs are asked for first. Each run's
+    replicates are computed once and shared by its interval and all its differences.
+    """
+
+    COMPARE_COLUMNS = ["a", "b", "metric", "value_a", "value_b", "diff", "ci_low", "ci_high", "p_value"]
+
+    def __init__(self, runs: dict[str, list[pd.DataFrame]], specs: list[HeadlineSpec], n_resamples: int = 2000,
+                 seed: int = 0, confidence: float = 0.95, n_permutations: int = 9999, resample_seeds: bool = True):
+        if not runs:
+            raise MixbatchError("no runs to compare")
+        columns = _columns(specs)
+        first = next(iter(runs.values()))
+        reference = first[0] if first else None
+        aligned = {name: _align(tables, reference, columns, f"run {name}") for name, tables in runs.items()}
+        self.specs = {spec.name: spec for spec in specs}
+        self.confidence = confidence
+        layouts = {spec.name: _layout(aligned[next(iter(aligned))][0], spec) for spec in specs}
+        self._sums = {(run, name): _sums(tables, self.specs[name], layouts[name])
+                      for run, tables in aligned.items() for name in self.specs}
+        rng = np.random.default_rng(seed)
+        draws: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        for layout in layouts.values():
+            if layout.clusters not in draws:
+                n = len(layout.clusters)
+                draws[layout.clusters] = (_draw_counts(rng, n, n_resamples), _draw_signs(rng, n, n_permutations))
+        self._cluster_weights = {name: draws[layout.clusters][0] for name, layout in layouts.items()}
+        self._signs = {name: draws[layout.clusters][1] for name, layout in layouts.items()}
+        self._seed_weights = {run: _draw_seeds(rng, len(tables), n_resamples, resample_seeds)
+                              for run, tables in aligned.items()}
+        self._replicates: dict[tuple[str, str], np.ndarray] = {}
+        self._p_values: dict[tuple[str, str, str], float] = {}
+
+    @property
+    def runs(self) -> list[str]:
+        return list(self._seed_weights)
+
+    def n_seeds(self, run: str) -> int:
+        return self._seed_weights[run].shape[1]
+
+    def _replicates_of(self, run: str, metric: str) -> np.ndarray:
+        key = (run, metric)
+        if key not in self._replicates:
+            self._replicates[key] = weighted_headline(self._sums[key], self._cluster_weights[metric],
+                                                      self._seed_weights[run])
+        return self._replicates[key]
+
+    def values(self, run: str) -> pd.DataFrame:
+        """One run's headlines with intervals: metric, value, ci_low, ci_high."""
+        rows = [{"metric": name, "value": _headline(self._sums[(run, name)]),
+                 **dict(zip(("ci_low", "ci_high"), _percentiles(self._replicates_of(run, name), self.confidence)))}
+                for name in self.specs]
+        return pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high"])
+
+    def compare(self, pairs: list[tuple[str, str]], metrics: list[str] | None = None) -> pd.DataFrame:
+        """A - B per pair and metric (default all): values (means over seeds), diff, its
+        interval and the sign-flip p (not adjusted: see add_holm)."""
+        metrics = list(self.specs) if metrics is None else metrics
+        self._test(pairs, metrics)
+        rows = []
+        for a, b in pairs:
+            for name in metrics:
+                value_a, value_b = _headline(self._sums[(a, name)]), _headline(self._sums[(b, name)])
+                low, high = _percentiles(self._replicates_of(a, name) - self._replicates_of(b, name), self.confidence)
+                rows.append({"a": a, "b": b, "metric": name, "value_a": value_a, "value_b": value_b,
+                             "diff": value_a - value_b, "ci_low": low, "ci_high": high,
+                             "p_value": self._p_values[(a, b, name)]})
+        return pd.DataFrame(rows, columns=self.COMPARE_COLUMNS)
+
+    def _test(self, pairs: list[tuple[str, str]], metrics: list[str]) -> None:
+        """Sign-flip p of every (pair, metric) not yet tested: one product per metric."""
+        for name in metrics:
+            todo = [(a, b) for a, b in dict.fromkeys(pairs) if (a, b, name) not in self._p_values]
+            if not todo:
+                continue
+            values = np.stack([_flip_values(self._sums[(a, name)], self._sums[(b, name)]) for a, b in todo], axis=1)
+            for (a, b), p in zip(todo, _sign_flip_p_values(values, self._signs[name])):
+                self._p_values[(a, b, name)] = float(p)
+
+
 def compare(tables_a: list[pd.DataFrame], tables_b: list[pd.DataFrame], specs: list[HeadlineSpec],
             n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95, n_permutations: int = 9999,
             resample_seeds: bool = True) -> pd.DataFrame:
     """Run A vs run B (lists of seed tables, same rows): one row per spec with metric, a, b
-    (means over seeds), diff (a - b), ci_low, ci_high (bootstrap_difference) and p_value
-    (sign_flip_p_value, not adjusted: see add_holm). Reproducible for a given seed."""
-    reference = tables_a[0] if tables_a else None
-    aligned_a = _align(tables_a, reference, _columns(specs), "run A")
-    aligned_b = _align(tables_b, reference, _columns(specs), "run B")
-    rng = np.random.default_rng(seed)
-    rows = []
-    for spec in specs:
-        a, b = _cluster_sums(aligned_a, spec), _cluster_sums(aligned_b, spec)
-        diff, low, high = bootstrap_difference(a, b, n_resamples, rng, confidence, resample_seeds)
-        rows.append({"metric": spec.name, "a": _headline(a), "b": _headline(b), "diff": diff, "ci_low": low,
-                     "ci_high": high, "p_value": sign_flip_p_value(a, b, n_permutations, rng)})
-    return pd.DataFrame(rows, columns=["metric", "a", "b", "diff", "ci_low", "ci_high", "p_value"])
+    (means over seeds), diff (a - b), ci_low, ci_high and p_value (PairedRuns of the two;
+    p not adjusted: see add_holm). Reproducible for a given seed."""
+    runs = PairedRuns({"A": tables_a, "B": tables_b}, specs, n_resamples, seed, confidence, n_permutations,
+                      resample_seeds)
+    frame = runs.compare([("A", "B")]).drop(columns=["a", "b"]).rename(columns={"value_a": "a", "value_b": "b"})
+    return frame[["metric", "a", "b", "diff", "ci_low", "ci_high", "p_value"]]
 
 
 def run_intervals(tables: list[pd.DataFrame], specs: list[HeadlineSpec], n_resamples: int = 2000,
                   seed: int = 0, confidence: float = 0.95, resample_seeds: bool = True) -> pd.DataFrame:
-    """One run's headlines with intervals (bootstrap_value): metric, value, ci_low, ci_high."""
-    aligned = _align(tables, tables[0] if tables else None, _columns(specs), "run")
-    rng = np.random.default_rng(seed)
-    rows = []
-    for spec in specs:
-        value, low, high = bootstrap_value(_cluster_sums(aligned, spec), n_resamples, rng, confidence, resample_seeds)
-        rows.append({"metric": spec.name, "value": value, "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high"])
+    """One run's headlines with intervals: metric, value, ci_low, ci_high."""
+    return PairedRuns({"run": tables}, specs, n_resamples, seed, confidence, 0, resample_seeds).values("run")

@@ -28,7 +28,7 @@ from mixbatch.io import atomic_dir, atomic_path, write_json
 from mixbatch.report import analysis, claims, collect, plots
 from mixbatch.report.headline import headline
 from mixbatch.report.markdown import fmt_table, interval_table, paper_miracl, paper_rank_distance, paper_table1
-from mixbatch.report.stats import add_holm, headline_specs
+from mixbatch.report.stats import PairedRuns, add_holm, headline_specs
 from mixbatch.stages.common import add_params_argument, load_section
 
 log = logging.getLogger(__name__)
@@ -63,15 +63,20 @@ class LareqaSection:
         self.settings = analysis.Settings.from_params(params)
         self.seen = params["shards"]["languages"]
         self.tables = analysis.load_question_tables(dirs["details"], params, dataset)
+        self._runs: dict[str, PairedRuns] = {}
 
-    def values(self, specs, group: str = "all") -> pd.DataFrame:
-        return analysis.run_values(self.tables, specs, self.settings, self.seen, group)
+    def runs(self, group: str = "all") -> PairedRuns:
+        """The runs resampled together for a language group (built once: the pairwise table
+        and the claims read the same intervals and tests)."""
+        if group not in self._runs:
+            self._runs[group] = analysis.paired_runs(self.tables, self.specs, self.settings, self.seen, group)
+        return self._runs[group]
 
     def claim_comparisons(self, pairs: list[tuple[str, str]]) -> pd.DataFrame:
         pairs = [(a, b) for a, b in pairs if a in self.tables and b in self.tables]
         groups = analysis.groups_present(next(iter(self.tables.values())), self.seen)
-        frames = [analysis.compare_runs(self.tables, pairs, [s for s in self.specs if s.name in
-                                        {c.metric for c in claims.CLAIMS}], self.settings, self.seen, g) for g in groups]
+        metrics = list(dict.fromkeys(c.metric for c in claims.CLAIMS))
+        frames = [analysis.compare_runs(self.runs(g), pairs, metrics, g) for g in groups]
         return pd.concat(frames, ignore_index=True).assign(dataset=self.dataset)
 
     def render(self) -> tuple[list[str], pd.DataFrame | None]:
@@ -80,7 +85,7 @@ class LareqaSection:
         if not self.tables:
             return lines + ["_no per-question results yet_", ""], None
         self.specs = specs_of(self.tables)
-        values = self.values(self.specs)
+        values = analysis.run_values(self.runs("all"))
         self.run_values = values
         values.to_csv(self.tmp / f"{d}_runs.csv", index=False)
         collect.headline_rows(self.dirs["metrics"], self.params, d).to_csv(self.tmp / f"{d}_per_run.csv", index=False)
@@ -107,11 +112,11 @@ class LareqaSection:
         groups = analysis.groups_present(next(iter(self.tables.values())), self.seen)
         if groups == ["all"]:
             return []
-        chosen = [s for s in self.specs if s.name in TABLE1]
-        frames = [self.values(chosen, g) for g in groups[1:]]
+        frames = [values[values["metric"].isin(TABLE1)] for values in (analysis.run_values(self.runs(g), g)
+                                                                         for g in groups[1:])]
         both = pd.concat(frames, ignore_index=True)
         both.to_csv(self.tmp / f"{self.dataset}_seen_unseen.csv", index=False)
-        langs = set(next(iter(self.tables.values()))[0]["q_lang"])
+        langs = set(next(iter(self.tables.values()))[0]["q_lang"].unique())
         out = ["### Seen vs unseen question languages (macro mAP over the group's languages)", "",
                f"Seen: {' '.join(sorted(langs & set(self.seen)))}; unseen: {' '.join(sorted(langs - set(self.seen)))}.", ""]
         for g, frame in zip(groups[1:], frames):
@@ -122,8 +127,8 @@ class LareqaSection:
         pairs = analysis.all_pairs(self.tables)
         if not pairs:
             return []
-        comp = add_holm(analysis.compare_runs(self.tables, pairs, [s for s in self.specs if s.name in PAIRWISE],
-                                              self.settings))
+        metrics = [s.name for s in self.specs if s.name in PAIRWISE]
+        comp = add_holm(analysis.compare_runs(self.runs("all"), pairs, metrics))
         comp.to_csv(self.tmp / f"{self.dataset}_pairwise.csv", index=False)
         shown = comp.assign(pair=comp["a"] + " - " + comp["b"],
                             cell=[f"{r.diff:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] p={r.p_holm:.3g}" for r in comp.itertuples()])
