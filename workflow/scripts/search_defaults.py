@@ -8,7 +8,11 @@ results/search/summary.csv (also printed as Markdown), with the training time.
 
     .venv/bin/python workflow/scripts/search_defaults.py [--only NAME ...]
 
-Needs data/split/mlqa-r, data/aligned/mlqa-r-valid and data/models/base (e.g.
+    .venv/bin/python workflow/scripts/search_defaults.py --compare A[,A_SEED2] B[,B_SEED2]
+
+The second form compares finished configurations on mlqa-r-valid (difference, 95% interval
+from the cluster bootstrap over xling_ids and seeds, paired sign-flip p; Holm over the
+metrics). Needs data/split/mlqa-r, data/aligned/mlqa-r-valid and data/models/base (e.g.
 `snakemake --cores 2 data/split/mlqa-r data/models/base`). A configuration whose
 metrics file exists is not rerun.
 """
@@ -24,6 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from mixbatch.report import stats
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "results" / "search"
@@ -41,6 +47,13 @@ CONFIGS = {
     "bs64-40steps-dropout0": {"train.dropout": 0.0, "shards.batch_size": 64, "shards.num_batches": 40},
     "lr5e-5-75steps-dropout0": {"train.dropout": 0.0, "train.lr": 5e-5, "shards.num_batches": 75},
     "75steps-dropout0-seed14": {"train.dropout": 0.0, "shards.num_batches": 75, "seed": 14},
+    "temp0.1-75steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 75, "train.temperature": 0.1},
+    "temp0.02-75steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 75, "train.temperature": 0.02},
+    "temp0.02-75steps-dropout0-seed14": {"train.dropout": 0.0, "shards.num_batches": 75, "train.temperature": 0.02,
+                                         "seed": 14},
+    "temp0.01-75steps-dropout0": {"train.dropout": 0.0, "shards.num_batches": 75, "train.temperature": 0.01},
+    "temp0.01-75steps-dropout0-seed14": {"train.dropout": 0.0, "shards.num_batches": 75, "train.temperature": 0.01,
+                                         "seed": 14},
     "zeroshot": {"train.max_steps": 0, "shards.num_batches": 1, "zeroshot": True},
 }
 # The old default, written out so that the search does not move with params.yaml (whose
@@ -99,10 +112,28 @@ def run_config(name: str, changes: dict) -> dict:
             "train_s": float((folder / "train_seconds.txt").read_text()) if trained else 0.0}
 
 
+def compare_configs(a: list[str], b: list[str]) -> pd.DataFrame:
+    """A - B on mlqa-r-valid with intervals and p (mixbatch.report.stats): each side's
+    configurations are its seeds (e.g. one configuration trained with seeds 13 and 14)."""
+    tables = [[pd.read_parquet(OUT / name / "details" / "questions.parquet") for name in side] for side in (a, b)]
+    columns = tables[0][0].columns
+    map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
+    specs = stats.headline_specs(map_k, sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@")))
+    return stats.add_holm(stats.compare(*tables, specs, seed=13))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", default=None, help="configuration names (default: all)")
+    ap.add_argument("--compare", nargs=2, metavar=("A", "B"), default=None,
+                    help="instead: A - B with intervals and p; A, B: configuration names, comma-separated seeds")
     args = ap.parse_args()
+    if args.compare:
+        a, b = (side.split(",") for side in args.compare)
+        table = compare_configs(a, b)
+        table.to_csv(OUT / f"compare_{'+'.join(a)}_vs_{'+'.join(b)}.csv", index=False)
+        print(table.to_markdown(index=False, floatfmt=".4f"))
+        return
     rows = [run_config(name, changes) for name, changes in CONFIGS.items() if not args.only or name in args.only]
     table = pd.DataFrame(rows)
     table.to_csv(OUT / "summary.csv", index=False)
