@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from mixbatch.config import validate_params
+from mixbatch.model import precision
 from mixbatch.report import analysis, stats
 from mixbatch.stages.report import PAIRWISE, specs_of
 
@@ -66,8 +67,8 @@ def timed(fn, *args):
 
 
 def cpu_flags() -> str:
-    flags = Path("/proc/cpuinfo").read_text().split("flags")[1].split("\n")[0] if Path("/proc/cpuinfo").exists() else ""
-    return " ".join(f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f" {f}" in flags) or "unknown"
+    flags = precision.cpu_flags()
+    return " ".join(f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags) or "unknown"
 
 
 def main() -> None:

@@ -116,10 +116,7 @@ def compare_configs(a: list[str], b: list[str]) -> pd.DataFrame:
     """A - B on mlqa-r-valid with intervals and p (mixbatch.report.stats): each side's
     configurations are its seeds (e.g. one configuration trained with seeds 13 and 14)."""
     tables = [[pd.read_parquet(OUT / name / "details" / "questions.parquet") for name in side] for side in (a, b)]
-    columns = tables[0][0].columns
-    map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
-    specs = stats.headline_specs(map_k, sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@")))
-    return stats.add_holm(stats.compare(*tables, specs, seed=13))
+    return stats.add_holm(stats.compare(*tables, stats.specs_of_columns(tables[0][0].columns), seed=13))
 
 
 def main() -> None:

@@ -49,11 +49,9 @@ def compare_folders(a: Path, b: Path, n_resamples: int = 2000, seed: int = 0, co
                             f"(details/<run>/<dataset>/questions.parquet)")
     frames = []
     for i, (config, dataset) in enumerate(common):
-        columns = tables_a[(config, dataset)][0].columns
-        map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
-        recall_ks = sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@"))
         frame = stats.compare(tables_b[(config, dataset)], tables_a[(config, dataset)],
-                              stats.headline_specs(map_k, recall_ks), n_resamples, seed + i, confidence)
+                              stats.specs_of_columns(tables_a[(config, dataset)][0].columns), n_resamples, seed + i,
+                              confidence)
         frames.append(frame.rename(columns={"a": "b_value", "b": "a_value"}).assign(run=config, dataset=dataset))
     table = stats.add_holm(pd.concat(frames, ignore_index=True))
     return table.rename(columns={"a_value": "a", "b_value": "b"})[

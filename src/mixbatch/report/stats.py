@@ -66,6 +66,12 @@ def headline_specs(map_k: int = 20, recall_ks=(1, 10)) -> list[HeadlineSpec]:
     return specs + [HeadlineSpec("rank_distance", "mul", "rank_distance", ("q_lang",), lower_is_better=True)]
 
 
+def specs_of_columns(columns) -> list[HeadlineSpec]:
+    """The headline specs that per-question columns name (ap@<map_k>, r@<k>: score.map_k, recall_ks)."""
+    map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
+    return headline_specs(map_k, sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@")))
+
+
 def headline_values(table: pd.DataFrame, specs: list[HeadlineSpec]) -> dict[str, float]:
     """{spec name: headline} of one table, by a plain group-by (the definition itself)."""
     out = {}

@@ -28,7 +28,7 @@ from mixbatch.io import atomic_dir, atomic_path, write_json
 from mixbatch.report import analysis, claims, collect, plots
 from mixbatch.report.headline import headline
 from mixbatch.report.markdown import fmt_table, interval_table, paper_miracl, paper_rank_distance, paper_table1
-from mixbatch.report.stats import PairedRuns, add_holm, headline_specs
+from mixbatch.report.stats import PairedRuns, add_holm, specs_of_columns
 from mixbatch.stages.common import add_params_argument, load_section
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def specs_of(tables: dict[str, list[pd.DataFrame]]) -> list:
     """The headline specs that the per-question tables' columns name (score.map_k, recall_ks)."""
-    columns = next(iter(tables.values()))[0].columns
-    map_k = int(next(c for c in columns if c.startswith("ap@")).split("@")[1])
-    recall_ks = sorted(int(c.split("@")[1]) for c in columns if c.startswith("r@"))
-    return headline_specs(map_k, recall_ks)
+    return specs_of_columns(next(iter(tables.values()))[0].columns)
 
 
 class LareqaSection:
